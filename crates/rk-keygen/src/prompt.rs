@@ -1,0 +1,80 @@
+//! Talking to the user on the terminal: file names, y/n, and passphrases (never echoed,
+//! zeroized after use).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use rk_core::{Error, Result};
+use zeroize::Zeroizing;
+
+/// A passphrase, wiped from memory when dropped.
+pub struct Passphrase(Zeroizing<String>);
+
+impl Passphrase {
+    pub fn empty() -> Self {
+        Passphrase(Zeroizing::new(String::new()))
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&str> for Passphrase {
+    fn from(s: &str) -> Self {
+        Passphrase(Zeroizing::new(s.to_string()))
+    }
+}
+
+/// Whether the user is at a terminal we may ask questions on.
+pub fn have_terminal() -> bool {
+    std::io::stdin().is_terminal()
+}
+
+/// Asks a question on stdout and reads one line from stdin (without its newline).
+pub fn line(prompt: &str) -> Result<String> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(prompt.as_bytes()).and_then(|()| out.flush()).map_err(Error::Terminal)?;
+    drop(out);
+    let mut answer = String::new();
+    let n = std::io::stdin().lock().read_line(&mut answer).map_err(Error::Terminal)?;
+    if n == 0 {
+        // End of input (Ctrl-D): treat as "no answer" so callers decline safely.
+        println!();
+    }
+    Ok(answer.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// Reads a secret from the terminal with echo off.
+pub fn secret(prompt: &str) -> Result<Passphrase> {
+    rpassword::prompt_password(prompt)
+        .map(|s| Passphrase(Zeroizing::new(s)))
+        .map_err(Error::Terminal)
+}
+
+/// Asks for a new passphrase twice; on a mismatch says so and asks again (3 rounds).
+pub fn new_passphrase_twice(first: &str, again: &str) -> Result<Passphrase> {
+    for _ in 0..3 {
+        let one = secret(first)?;
+        let two = secret(again)?;
+        if one.as_bytes() == two.as_bytes() {
+            return Ok(one);
+        }
+        eprintln!("Passphrases do not match.  Try again.");
+    }
+    Err(Error::PassphraseMismatch)
+}
+
+/// The first line of a file (trailing CR/LF removed), as puttygen and ssh tooling do.
+pub fn passphrase_from_file(path: &Path) -> Result<Passphrase> {
+    let bytes = Zeroizing::new(rk_core::fs::read_limited(path, 64 * 1024).map_err(|e| match e {
+        Error::NotAKey { path, .. } => Error::Usage(format!("{}: too large for a passphrase file", path.display())),
+        other => other,
+    })?);
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Error::Usage(format!("{}: the passphrase file is not UTF-8 text", path.display())))?;
+    let first = text.split('\n').next().unwrap_or_default().trim_end_matches('\r');
+    Ok(Passphrase::from(first))
+}
