@@ -77,8 +77,12 @@ impl From<ssh_key::encoding::Error> for Error {
 fn io_hint(err: &io::Error) -> &'static str {
     match err.kind() {
         io::ErrorKind::NotFound => " (does the directory exist?)",
-        io::ErrorKind::PermissionDenied => " (check the directory's permissions, or choose another place with -f)",
-        io::ErrorKind::ReadOnlyFilesystem => " (the file system is read-only; choose another place with -f)",
+        io::ErrorKind::PermissionDenied => {
+            " (check the directory's permissions, or choose another place with -f)"
+        }
+        io::ErrorKind::ReadOnlyFilesystem => {
+            " (the file system is read-only; choose another place with -f)"
+        }
         io::ErrorKind::StorageFull => " (the disk is full; free some space and try again)",
         _ => "",
     }

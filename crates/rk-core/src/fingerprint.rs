@@ -44,7 +44,11 @@ impl FingerprintHash {
 fn digest(key: &KeyData, hash: FingerprintHash) -> (Vec<u8>, String) {
     match hash {
         FingerprintHash::Sha256 | FingerprintHash::Sha512 => {
-            let alg = if hash == FingerprintHash::Sha256 { HashAlg::Sha256 } else { HashAlg::Sha512 };
+            let alg = if hash == FingerprintHash::Sha256 {
+                HashAlg::Sha256
+            } else {
+                HashAlg::Sha512
+            };
             let fp = key.fingerprint(alg);
             (fp.as_bytes().to_vec(), fp.to_string())
         }
@@ -124,8 +128,16 @@ pub fn randomart(key: &PublicKey, hash: FingerprintHash) -> String {
     for byte in raw {
         let mut input = byte;
         for _ in 0..4 {
-            x = if input & 1 != 0 { (x + 1).min(W - 1) } else { x.saturating_sub(1) };
-            y = if input & 2 != 0 { (y + 1).min(H - 1) } else { y.saturating_sub(1) };
+            x = if input & 1 != 0 {
+                (x + 1).min(W - 1)
+            } else {
+                x.saturating_sub(1)
+            };
+            y = if input & 2 != 0 {
+                (y + 1).min(H - 1)
+            } else {
+                y.saturating_sub(1)
+            };
             if field[x][y] < len - 2 {
                 field[x][y] += 1;
             }
@@ -135,7 +147,11 @@ pub fn randomart(key: &PublicKey, hash: FingerprintHash) -> String {
     field[W / 2][H / 2] = len - 1;
     field[x][y] = len;
 
-    let title = format!("[{} {}]", type_label(key.key_data()), key_bits(key.key_data()));
+    let title = format!(
+        "[{} {}]",
+        type_label(key.key_data()),
+        key_bits(key.key_data())
+    );
     let footer = format!("[{}]", hash.label());
     let border = |label: &str| {
         let left = (W.saturating_sub(label.len())) / 2;
@@ -162,27 +178,45 @@ mod tests {
     use std::path::PathBuf;
 
     fn fixture_dir() -> PathBuf {
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/keys/openssh"))
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/fixtures/keys/openssh"
+        ))
     }
 
     #[test]
     fn matches_ssh_keygen_fixtures_byte_for_byte() {
         let d = fixture_dir();
         for name in ["rsa4096", "ed25519", "ecdsa256", "ecdsa384", "ecdsa521"] {
-            let pk = PublicKey::from_openssh(&std::fs::read_to_string(d.join(format!("{name}.pub"))).unwrap()).unwrap();
-            let expect_art = std::fs::read_to_string(d.join(format!("{name}.fp-randomart.txt"))).unwrap();
-            let ours = format!("{}\n{}\n", fingerprint_line(&pk, FingerprintHash::Sha256), randomart(&pk, FingerprintHash::Sha256));
+            let pk = PublicKey::from_openssh(
+                &std::fs::read_to_string(d.join(format!("{name}.pub"))).unwrap(),
+            )
+            .unwrap();
+            let expect_art =
+                std::fs::read_to_string(d.join(format!("{name}.fp-randomart.txt"))).unwrap();
+            let ours = format!(
+                "{}\n{}\n",
+                fingerprint_line(&pk, FingerprintHash::Sha256),
+                randomart(&pk, FingerprintHash::Sha256)
+            );
             assert_eq!(ours, expect_art, "{name}");
             let md5 = std::fs::read_to_string(d.join(format!("{name}.fp-md5.txt"))).unwrap();
-            assert_eq!(format!("{}\n", fingerprint_line(&pk, FingerprintHash::Md5)), md5, "{name}");
+            assert_eq!(
+                format!("{}\n", fingerprint_line(&pk, FingerprintHash::Md5)),
+                md5,
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn randomart_agrees_with_ssh_key_crate() {
         let d = fixture_dir();
-        let pk = PublicKey::from_openssh(&std::fs::read_to_string(d.join("ed25519.pub")).unwrap()).unwrap();
-        let theirs = pk.fingerprint(HashAlg::Sha256).to_randomart("[ED25519 256]");
+        let pk = PublicKey::from_openssh(&std::fs::read_to_string(d.join("ed25519.pub")).unwrap())
+            .unwrap();
+        let theirs = pk
+            .fingerprint(HashAlg::Sha256)
+            .to_randomart("[ED25519 256]");
         assert_eq!(randomart(&pk, FingerprintHash::Sha256), theirs.trim_end());
     }
 }

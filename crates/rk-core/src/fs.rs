@@ -116,7 +116,11 @@ impl StagedFile {
         let (file, temp) = loop {
             let mut temp_name = OsString::from(".");
             temp_name.push(name);
-            temp_name.push(format!(".rk-tmp-{}-{:08x}", std::process::id(), rand::random::<u32>()));
+            temp_name.push(format!(
+                ".rk-tmp-{}-{:08x}",
+                std::process::id(),
+                rand::random::<u32>()
+            ));
             let temp = dir.join(temp_name);
             match OpenOptions::new()
                 .write(true)
@@ -226,7 +230,10 @@ mod tests {
     fn staged_file_has_exact_mode_and_content() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("key");
-        StagedFile::write(&target, b"secret", 0o600).unwrap().commit(false).unwrap();
+        StagedFile::write(&target, b"secret", 0o600)
+            .unwrap()
+            .commit(false)
+            .unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"secret");
         let mode = fs::metadata(&target).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
@@ -239,7 +246,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("key");
         fs::write(&target, b"old").unwrap();
-        let err = StagedFile::write(&target, b"new", 0o600).unwrap().commit(false).unwrap_err();
+        let err = StagedFile::write(&target, b"new", 0o600)
+            .unwrap()
+            .commit(false)
+            .unwrap_err();
         assert!(matches!(err, Error::Exists { .. }), "{err}");
         assert_eq!(fs::read(&target).unwrap(), b"old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
@@ -260,9 +270,17 @@ mod tests {
         fs::write(&victim, b"precious").unwrap();
         let target = dir.path().join("key");
         std::os::unix::fs::symlink(&victim, &target).unwrap();
-        StagedFile::write(&target, b"new", 0o600).unwrap().commit(true).unwrap();
+        StagedFile::write(&target, b"new", 0o600)
+            .unwrap()
+            .commit(true)
+            .unwrap();
         assert_eq!(fs::read(&victim).unwrap(), b"precious");
-        assert!(!fs::symlink_metadata(&target).unwrap().file_type().is_symlink());
+        assert!(
+            !fs::symlink_metadata(&target)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 
     #[test]

@@ -59,9 +59,15 @@ fn required_file(cli: &Cli, what: &str) -> Result<PathBuf> {
                 "Enter file in which the key is ({}): ",
                 default.display()
             ))?;
-            Ok(if answer.is_empty() { default } else { rkfs::expand_tilde(&answer) })
+            Ok(if answer.is_empty() {
+                default
+            } else {
+                rkfs::expand_tilde(&answer)
+            })
         }
-        None => Err(Error::Usage(format!("{what} needs a key file: add -f FILE."))),
+        None => Err(Error::Usage(format!(
+            "{what} needs a key file: add -f FILE."
+        ))),
     }
 }
 
@@ -73,7 +79,11 @@ fn default_comment() -> String {
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_string())
         .unwrap_or_default();
-    if host.is_empty() { user } else { format!("{user}@{host}") }
+    if host.is_empty() {
+        user
+    } else {
+        format!("{user}@{host}")
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -85,13 +95,17 @@ fn generate(cli: &Cli) -> Result<()> {
     let spec = KeySpec::new(kind, cli.bits)?;
     let comment = match &cli.comment {
         Some(c) if c.contains(['\n', '\r']) => {
-            return Err(Error::Usage("-C: the comment must be a single line.".into()));
+            return Err(Error::Usage(
+                "-C: the comment must be a single line.".into(),
+            ));
         }
         Some(c) => c.clone(),
         None => default_comment(),
     };
     if cli.rounds == 0 {
-        return Err(Error::Usage("-a 0: the KDF needs at least 1 round (default 24).".into()));
+        return Err(Error::Usage(
+            "-a 0: the KDF needs at least 1 round (default 24).".into(),
+        ));
     }
 
     // Like ssh-keygen, a terminal user is asked for the file after the key is made; when the
@@ -101,7 +115,10 @@ fn generate(cli: &Cli) -> Result<()> {
     if !ask_for_file {
         place = Some(choose_place(cli, kind, &out)?);
     }
-    out.line(format!("Generating public/private {} key pair.", kind.name()));
+    out.line(format!(
+        "Generating public/private {} key pair.",
+        kind.name()
+    ));
     let key = with_spinner(
         !cli.quiet && kind == KeyType::Rsa,
         &format!("generating a {}-bit RSA key…", spec.bits),
@@ -115,12 +132,21 @@ fn generate(cli: &Cli) -> Result<()> {
     save_new_key(&key, &targets, passphrase.as_bytes(), cli.rounds, replace)?;
 
     if let Some(p) = &targets.private {
-        out.line(format!("Your identification has been saved in {}", p.display()));
+        out.line(format!(
+            "Your identification has been saved in {}",
+            p.display()
+        ));
     }
     if let Some(p) = &targets.ppk {
-        out.line(format!("Your PuTTY private key has been saved in {}", p.display()));
+        out.line(format!(
+            "Your PuTTY private key has been saved in {}",
+            p.display()
+        ));
     }
-    out.line(format!("Your public key has been saved in {}", targets.public.display()));
+    out.line(format!(
+        "Your public key has been saved in {}",
+        targets.public.display()
+    ));
     let public = key.public_key();
     out.line("The key fingerprint is:");
     out.line(format!(
@@ -145,7 +171,11 @@ fn choose_place(cli: &Cli, kind: KeyType, out: &Out) -> Result<(Targets, bool)> 
                 "Enter file in which to save the key ({}): ",
                 default_path.display()
             ))?;
-            if answer.is_empty() { default_path } else { rkfs::expand_tilde(&answer) }
+            if answer.is_empty() {
+                default_path
+            } else {
+                rkfs::expand_tilde(&answer)
+            }
         }
         None => default_path,
     };
@@ -180,7 +210,10 @@ impl Targets {
     }
 
     fn all(&self) -> impl Iterator<Item = &PathBuf> {
-        self.private.iter().chain(std::iter::once(&self.public)).chain(self.ppk.iter())
+        self.private
+            .iter()
+            .chain(std::iter::once(&self.public))
+            .chain(self.ppk.iter())
     }
 
     fn parent(&self) -> PathBuf {
@@ -200,14 +233,18 @@ fn confirm_overwrite(targets: &Targets, force: bool) -> Result<bool> {
         return Ok(true);
     }
     if !interactive() {
-        return Err(Error::Exists { path: existing.clone() });
+        return Err(Error::Exists {
+            path: existing.clone(),
+        });
     }
     println!("{} already exists.", existing.display());
     let answer = prompt::line("Overwrite (y/n)? ")?;
     if answer.eq_ignore_ascii_case("y") || answer.eq_ignore_ascii_case("yes") {
         Ok(true)
     } else {
-        Err(Error::Declined { path: existing.clone() })
+        Err(Error::Declined {
+            path: existing.clone(),
+        })
     }
 }
 
@@ -221,11 +258,17 @@ fn save_new_key(
     let public_line = format!("{}\n", keys::public_line(key.public_key())?);
     let openssh = match &targets.private {
         Some(_) if passphrase.is_empty() => Some(keys::to_openssh_private(key)?),
-        Some(_) => Some(keys::to_openssh_private(&keys::encrypt(key, passphrase, rounds)?)?),
+        Some(_) => Some(keys::to_openssh_private(&keys::encrypt(
+            key, passphrase, rounds,
+        )?)?),
         None => None,
     };
     let ppk_text = match &targets.ppk {
-        Some(_) => Some(ppk::to_ppk_v3(key, Some(passphrase), ppk::Argon2Params::default())?),
+        Some(_) => Some(ppk::to_ppk_v3(
+            key,
+            Some(passphrase),
+            ppk::Argon2Params::default(),
+        )?),
         None => None,
     };
     let mut files: Vec<(&Path, &[u8], u32)> = Vec::new();
@@ -289,7 +332,8 @@ fn unlock(
 ) -> Result<(PrivateKey, Passphrase)> {
     let decrypt = |p: Passphrase| {
         let bytes = (!p.is_empty() || file.is_encrypted()).then(|| p.as_bytes());
-        file.decrypt_with_limit(path, bytes, cli.max_kdf_rounds).map(|k| (k, p))
+        file.decrypt_with_limit(path, bytes, cli.max_kdf_rounds)
+            .map(|k| (k, p))
     };
     if !file.is_encrypted() {
         return decrypt(Passphrase::empty());
@@ -301,7 +345,9 @@ fn unlock(
         return decrypt(prompt::passphrase_from_file(f)?);
     }
     if !prompt::have_terminal() {
-        return Err(Error::PassphraseNeeded { path: path.to_path_buf() });
+        return Err(Error::PassphraseNeeded {
+            path: path.to_path_buf(),
+        });
     }
     let mut last = None;
     for _ in 0..3 {
@@ -313,7 +359,9 @@ fn unlock(
             other => return other,
         }
     }
-    Err(last.unwrap_or(Error::WrongPassphrase { path: path.to_path_buf() }))
+    Err(last.unwrap_or(Error::WrongPassphrase {
+        path: path.to_path_buf(),
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -371,7 +419,10 @@ fn change_passphrase(cli: &Cli) -> Result<()> {
     }
     let (key, _) = unlock(cli, &path, &file, "Enter old passphrase: ")?;
     if matches!(file, KeyFile::OpenSsh(_)) || matches!(file, KeyFile::Pem(_)) {
-        out.line(format!("Key has comment '{}'", key.comment().as_str_lossy()));
+        out.line(format!(
+            "Key has comment '{}'",
+            key.comment().as_str_lossy()
+        ));
     }
     let passphrase = if let Some(p) = &cli.new_passphrase {
         Passphrase::from(p.as_str())
@@ -384,11 +435,16 @@ fn change_passphrase(cli: &Cli) -> Result<()> {
         )?
     } else {
         return Err(Error::Usage(
-            "-p needs the new passphrase: give -N or --passphrase-file, or run it on a terminal.".into(),
+            "-p needs the new passphrase: give -N or --passphrase-file, or run it on a terminal."
+                .into(),
         ));
     };
     let text: Zeroizing<String> = match file {
-        KeyFile::Ppk { .. } => ppk::to_ppk_v3(&key, Some(passphrase.as_bytes()), ppk::Argon2Params::default())?,
+        KeyFile::Ppk { .. } => ppk::to_ppk_v3(
+            &key,
+            Some(passphrase.as_bytes()),
+            ppk::Argon2Params::default(),
+        )?,
         _ if passphrase.is_empty() => keys::to_openssh_private(&key)?,
         _ => keys::to_openssh_private(&keys::encrypt(&key, passphrase.as_bytes(), cli.rounds)?)?,
     };
@@ -420,11 +476,22 @@ fn export(cli: &Cli, format: ExportFormat) -> Result<()> {
             } else {
                 rkfs::with_suffix(&path, ".ppk")
             };
-            let targets = Targets { private: None, public: target.clone(), ppk: None };
+            let targets = Targets {
+                private: None,
+                public: target.clone(),
+                ppk: None,
+            };
             let replace = confirm_overwrite(&targets, cli.force)?;
-            let text = ppk::to_ppk_v3(&key, Some(passphrase.as_bytes()), ppk::Argon2Params::default())?;
+            let text = ppk::to_ppk_v3(
+                &key,
+                Some(passphrase.as_bytes()),
+                ppk::Argon2Params::default(),
+            )?;
             rkfs::write_files_atomically(&[(&target, text.as_bytes(), PRIVATE_MODE)], replace)?;
-            out.line(format!("Your PuTTY private key has been saved in {}", target.display()));
+            out.line(format!(
+                "Your PuTTY private key has been saved in {}",
+                target.display()
+            ));
         }
     }
     Ok(())

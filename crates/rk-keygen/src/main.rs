@@ -9,7 +9,11 @@ fn main() -> ExitCode {
         Err(e) => {
             // Help and version go to stdout with status 0; a bad option is a refusal (1).
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::REFUSED as u8 } else { exit::OK as u8 });
+            return ExitCode::from(if e.use_stderr() {
+                exit::REFUSED as u8
+            } else {
+                exit::OK as u8
+            });
         }
     };
     match rk_keygen::run(cli) {

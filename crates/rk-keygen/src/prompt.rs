@@ -36,10 +36,15 @@ pub fn have_terminal() -> bool {
 /// Asks a question on stdout and reads one line from stdin (without its newline).
 pub fn line(prompt: &str) -> Result<String> {
     let mut out = std::io::stdout().lock();
-    out.write_all(prompt.as_bytes()).and_then(|()| out.flush()).map_err(Error::Terminal)?;
+    out.write_all(prompt.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(Error::Terminal)?;
     drop(out);
     let mut answer = String::new();
-    let n = std::io::stdin().lock().read_line(&mut answer).map_err(Error::Terminal)?;
+    let n = std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(Error::Terminal)?;
     if n == 0 {
         // End of input (Ctrl-D): treat as "no answer" so callers decline safely.
         println!();
@@ -69,12 +74,25 @@ pub fn new_passphrase_twice(first: &str, again: &str) -> Result<Passphrase> {
 
 /// The first line of a file (trailing CR/LF removed), as puttygen and ssh tooling do.
 pub fn passphrase_from_file(path: &Path) -> Result<Passphrase> {
-    let bytes = Zeroizing::new(rk_core::fs::read_limited(path, 64 * 1024).map_err(|e| match e {
-        Error::NotAKey { path, .. } => Error::Usage(format!("{}: too large for a passphrase file", path.display())),
-        other => other,
-    })?);
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| Error::Usage(format!("{}: the passphrase file is not UTF-8 text", path.display())))?;
-    let first = text.split('\n').next().unwrap_or_default().trim_end_matches('\r');
+    let bytes = Zeroizing::new(rk_core::fs::read_limited(path, 64 * 1024).map_err(
+        |e| match e {
+            Error::NotAKey { path, .. } => Error::Usage(format!(
+                "{}: too large for a passphrase file",
+                path.display()
+            )),
+            other => other,
+        },
+    )?);
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        Error::Usage(format!(
+            "{}: the passphrase file is not UTF-8 text",
+            path.display()
+        ))
+    })?;
+    let first = text
+        .split('\n')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('\r');
     Ok(Passphrase::from(first))
 }

@@ -131,9 +131,15 @@ impl KeySpec {
         match (self.kind, self.bits) {
             (KeyType::Rsa, _) => Algorithm::Rsa { hash: None },
             (KeyType::Ed25519, _) => Algorithm::Ed25519,
-            (KeyType::Ecdsa, 384) => Algorithm::Ecdsa { curve: EcdsaCurve::NistP384 },
-            (KeyType::Ecdsa, 521) => Algorithm::Ecdsa { curve: EcdsaCurve::NistP521 },
-            (KeyType::Ecdsa, _) => Algorithm::Ecdsa { curve: EcdsaCurve::NistP256 },
+            (KeyType::Ecdsa, 384) => Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP384,
+            },
+            (KeyType::Ecdsa, 521) => Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP521,
+            },
+            (KeyType::Ecdsa, _) => Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP256,
+            },
         }
     }
 }
@@ -155,7 +161,9 @@ pub fn generate(spec: KeySpec, comment: &str) -> Result<PrivateKey> {
 /// Encrypts a key the way current OpenSSH does: aes256-ctr, bcrypt-pbkdf with `rounds`.
 pub fn encrypt(key: &PrivateKey, passphrase: &[u8], rounds: u32) -> Result<PrivateKey> {
     if rounds == 0 {
-        return Err(Error::Usage("-a 0: the KDF needs at least 1 round (default 24).".into()));
+        return Err(Error::Usage(
+            "-a 0: the KDF needs at least 1 round (default 24).".into(),
+        ));
     }
     let mut salt = vec![0u8; 16];
     rand::fill(&mut salt[..]);
@@ -245,7 +253,9 @@ impl KeyFile {
         passphrase: Option<&[u8]>,
         max_rounds: u32,
     ) -> Result<PrivateKey> {
-        let need = || Error::PassphraseNeeded { path: path.to_path_buf() };
+        let need = || Error::PassphraseNeeded {
+            path: path.to_path_buf(),
+        };
         match self {
             KeyFile::OpenSsh(k) if k.is_encrypted() => {
                 if let Kdf::Bcrypt { rounds, .. } = k.kdf() {
@@ -263,7 +273,9 @@ impl KeyFile {
                 let pass = passphrase.ok_or_else(need)?;
                 k.decrypt(pass).map_err(|e| match e {
                     ssh_key::Error::Crypto | ssh_key::Error::Encoding(_) => {
-                        Error::WrongPassphrase { path: path.to_path_buf() }
+                        Error::WrongPassphrase {
+                            path: path.to_path_buf(),
+                        }
                     }
                     other => Error::NotAKey {
                         path: path.to_path_buf(),
@@ -274,10 +286,17 @@ impl KeyFile {
             KeyFile::OpenSsh(k) | KeyFile::Pem(k) => Ok(k.clone()),
             KeyFile::Ppk { text, .. } => ppk::decode(text, passphrase).map_err(|e| match e {
                 ppk::PpkError::NeedPassphrase => need(),
-                ppk::PpkError::WrongPassphrase => Error::WrongPassphrase { path: path.to_path_buf() },
-                ppk::PpkError::Malformed(detail) => Error::NotAKey { path: path.to_path_buf(), detail },
+                ppk::PpkError::WrongPassphrase => Error::WrongPassphrase {
+                    path: path.to_path_buf(),
+                },
+                ppk::PpkError::Malformed(detail) => Error::NotAKey {
+                    path: path.to_path_buf(),
+                    detail,
+                },
             }),
-            KeyFile::Public(_) => Err(Error::PublicKeyOnly { path: path.to_path_buf() }),
+            KeyFile::Public(_) => Err(Error::PublicKeyOnly {
+                path: path.to_path_buf(),
+            }),
         }
     }
 }
@@ -290,14 +309,21 @@ pub fn read_key_file(path: &Path) -> Result<KeyFile> {
 
 /// Recognises a key from its text. `path` is used only in error messages.
 pub fn parse_key(bytes: &[u8], path: &Path) -> Result<KeyFile> {
-    let not_a_key = |detail: String| Error::NotAKey { path: path.to_path_buf(), detail };
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| not_a_key("the file is binary, not text".into()))?;
+    let not_a_key = |detail: String| Error::NotAKey {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| not_a_key("the file is binary, not text".into()))?;
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    let unsupported = |what: &str| Error::Unsupported { path: path.to_path_buf(), what: what.into() };
+    let unsupported = |what: &str| Error::Unsupported {
+        path: path.to_path_buf(),
+        what: what.into(),
+    };
 
     if trimmed.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----") {
-        let key = PrivateKey::from_openssh(trimmed).map_err(|e| not_a_key(format!("damaged OpenSSH private key: {e}")))?;
+        let key = PrivateKey::from_openssh(trimmed)
+            .map_err(|e| not_a_key(format!("damaged OpenSSH private key: {e}")))?;
         return Ok(KeyFile::OpenSsh(key));
     }
     if trimmed.starts_with("PuTTY-User-Key-File-") {
@@ -336,7 +362,9 @@ pub fn parse_key(bytes: &[u8], path: &Path) -> Result<KeyFile> {
         ));
     }
     if trimmed.starts_with("---- BEGIN SSH2 PUBLIC KEY ----") {
-        return rfc4716::parse(trimmed).map(KeyFile::Public).map_err(not_a_key);
+        return rfc4716::parse(trimmed)
+            .map(KeyFile::Public)
+            .map_err(not_a_key);
     }
     if trimmed.starts_with("-----BEGIN") {
         return Err(not_a_key(format!(
@@ -351,7 +379,9 @@ pub fn parse_key(bytes: &[u8], path: &Path) -> Result<KeyFile> {
         .find(|l| !l.is_empty() && !l.starts_with('#'))
         .ok_or_else(|| not_a_key("the file is empty".into()))?;
     if line.len() > 64 * 1024 {
-        return Err(not_a_key("the line is far too long for a public key".into()));
+        return Err(not_a_key(
+            "the line is far too long for a public key".into(),
+        ));
     }
     PublicKey::from_openssh(line)
         .map(KeyFile::Public)
@@ -373,7 +403,10 @@ mod tests {
     use super::*;
 
     fn fixtures() -> PathBuf {
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/keys"))
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/fixtures/keys"
+        ))
     }
 
     #[test]
@@ -384,7 +417,12 @@ mod tests {
         assert!(KeySpec::new(KeyType::Ed25519, Some(4096)).is_err());
         assert!(KeySpec::new(KeyType::Ecdsa, Some(300)).is_err());
         assert_eq!(KeySpec::new(KeyType::Ecdsa, Some(521)).unwrap().bits, 521);
-        assert!(KeyType::parse("dsa").unwrap_err().to_string().contains("ed25519"));
+        assert!(
+            KeyType::parse("dsa")
+                .unwrap_err()
+                .to_string()
+                .contains("ed25519")
+        );
     }
 
     #[test]
@@ -405,7 +443,9 @@ mod tests {
             ("openssh/ecdsa384", "openssh/ecdsa384.pub"),
         ] {
             let kf = read_key_file(&d.join(file)).unwrap();
-            let expected = PublicKey::from_openssh(std::fs::read_to_string(d.join(reference)).unwrap().trim()).unwrap();
+            let expected =
+                PublicKey::from_openssh(std::fs::read_to_string(d.join(reference)).unwrap().trim())
+                    .unwrap();
             assert_eq!(kf.public_key().key_data(), expected.key_data(), "{file}");
             if kf.is_private() {
                 let key = kf.decrypt(&d.join(file), Some(pass)).unwrap();
@@ -417,18 +457,34 @@ mod tests {
     #[test]
     fn wrong_passphrase_is_reported_as_such() {
         let d = fixtures();
-        for file in ["openssh/rsa4096_pp", "putty/ed25519_pp.ppk", "putty/rsa_pp_v2.ppk"] {
+        for file in [
+            "openssh/rsa4096_pp",
+            "putty/ed25519_pp.ppk",
+            "putty/rsa_pp_v2.ppk",
+        ] {
             let kf = read_key_file(&d.join(file)).unwrap();
             let err = kf.decrypt(Path::new(file), Some(b"wrong")).unwrap_err();
-            assert!(matches!(err, Error::WrongPassphrase { .. }), "{file}: {err}");
+            assert!(
+                matches!(err, Error::WrongPassphrase { .. }),
+                "{file}: {err}"
+            );
             let err = kf.decrypt(Path::new(file), None).unwrap_err();
-            assert!(matches!(err, Error::PassphraseNeeded { .. }), "{file}: {err}");
+            assert!(
+                matches!(err, Error::PassphraseNeeded { .. }),
+                "{file}: {err}"
+            );
         }
     }
 
     #[test]
     fn garbage_is_a_clear_error() {
-        for input in [&b""[..], b"hello", b"\xff\xfe\x00", b"ssh-rsa !!!! x", b"-----BEGIN FOO-----\n"] {
+        for input in [
+            &b""[..],
+            b"hello",
+            b"\xff\xfe\x00",
+            b"ssh-rsa !!!! x",
+            b"-----BEGIN FOO-----\n",
+        ] {
             let err = parse_key(input, Path::new("x")).unwrap_err();
             assert_eq!(err.exit_code(), 1, "{err}");
         }

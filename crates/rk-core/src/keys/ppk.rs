@@ -69,7 +69,11 @@ pub fn read_header(text: &str) -> std::result::Result<PpkHeader, String> {
     let version: u8 = match version {
         "2" => 2,
         "3" => 3,
-        v => return Err(format!("PPK version {v} is not supported (rk reads versions 2 and 3)")),
+        v => {
+            return Err(format!(
+                "PPK version {v} is not supported (rk reads versions 2 and 3)"
+            ));
+        }
     };
     let mut encryption = None;
     let mut comment = String::new();
@@ -95,7 +99,12 @@ pub fn read_header(text: &str) -> std::result::Result<PpkHeader, String> {
                 }
                 let mut b64 = String::new();
                 for _ in 0..n {
-                    b64.push_str(lines.next().ok_or("file ends inside the public key")?.trim());
+                    b64.push_str(
+                        lines
+                            .next()
+                            .ok_or("file ends inside the public key")?
+                            .trim(),
+                    );
                 }
                 public_blob = Some(base64_decode(&b64).ok_or("public key is not valid base64")?);
             }
@@ -220,7 +229,9 @@ fn private_blob(key: &PrivateKey) -> Result<Zeroizing<Vec<u8>>> {
             ssh_key::Mpint::from_positive_bytes(kp.private_key_bytes()).encode(&mut *out)?
         }
         KeypairData::Encrypted(_) => {
-            return Err(Error::Usage("internal: key must be decrypted before PPK export".into()));
+            return Err(Error::Usage(
+                "internal: key must be decrypted before PPK export".into(),
+            ));
         }
         other => {
             return Err(Error::Usage(format!(
@@ -249,7 +260,11 @@ pub fn to_ppk_v3(
     let public_blob = key.public_key().key_data().encode_vec()?;
     let mut private = private_blob(key)?;
     let passphrase = passphrase.filter(|p| !p.is_empty());
-    let encryption = if passphrase.is_some() { "aes256-cbc" } else { "none" };
+    let encryption = if passphrase.is_some() {
+        "aes256-cbc"
+    } else {
+        "none"
+    };
 
     // Key material: 32 bytes AES key, 16 bytes IV, 32 bytes MAC key (empty MAC key unencrypted).
     let mut kdf_lines = String::new();
@@ -261,8 +276,13 @@ pub fn to_ppk_v3(
         let argon = argon2::Argon2::new(
             argon2::Algorithm::Argon2id,
             argon2::Version::V0x13,
-            argon2::Params::new(params.memory_kib, params.passes, params.parallelism, Some(80))
-                .map_err(|e| Error::Usage(format!("Argon2 parameters: {e}")))?,
+            argon2::Params::new(
+                params.memory_kib,
+                params.passes,
+                params.parallelism,
+                Some(80),
+            )
+            .map_err(|e| Error::Usage(format!("Argon2 parameters: {e}")))?,
         );
         let mut okm = Zeroizing::new([0u8; 80]);
         argon
@@ -327,7 +347,9 @@ pub fn decode(text: &str, passphrase: Option<&[u8]>) -> std::result::Result<Priv
         Ok(k) => Ok(k),
         // ssh-key keeps its PPK error type private; a MAC mismatch on an encrypted file means
         // the passphrase was wrong (the header was already checked above).
-        Err(e @ ssh_key::Error::Ppk(_)) if header.encrypted && e.to_string().contains("incorrect MAC") => {
+        Err(e @ ssh_key::Error::Ppk(_))
+            if header.encrypted && e.to_string().contains("incorrect MAC") =>
+        {
             Err(PpkError::WrongPassphrase)
         }
         Err(e) => Err(PpkError::Malformed(e.to_string())),
@@ -347,7 +369,10 @@ mod tests {
     use ssh_key::Algorithm;
 
     fn fixture(name: &str) -> String {
-        let p = format!("{}/../../../shared/fixtures/keys/{name}", env!("CARGO_MANIFEST_DIR"));
+        let p = format!(
+            "{}/../../../shared/fixtures/keys/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
     }
 
@@ -356,19 +381,34 @@ mod tests {
         let mut rng = rand::rng();
         for alg in [
             Algorithm::Ed25519,
-            Algorithm::Ecdsa { curve: ssh_key::EcdsaCurve::NistP256 },
-            Algorithm::Ecdsa { curve: ssh_key::EcdsaCurve::NistP521 },
+            Algorithm::Ecdsa {
+                curve: ssh_key::EcdsaCurve::NistP256,
+            },
+            Algorithm::Ecdsa {
+                curve: ssh_key::EcdsaCurve::NistP521,
+            },
         ] {
             let mut key = PrivateKey::random(&mut rng, alg).unwrap();
             key.set_comment("round trip");
             for pass in [None, Some(&b"pw"[..])] {
-                let text = to_ppk_v3(&key, pass, Argon2Params { passes: 1, ..Default::default() }).unwrap();
+                let text = to_ppk_v3(
+                    &key,
+                    pass,
+                    Argon2Params {
+                        passes: 1,
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
                 let back = decode(&text, pass).unwrap();
                 assert_eq!(back.public_key().key_data(), key.public_key().key_data());
                 assert_eq!(back.comment().as_str_lossy(), "round trip");
                 assert_eq!(back.key_data(), key.key_data());
                 if pass.is_some() {
-                    assert!(matches!(decode(&text, Some(b"wrong")), Err(PpkError::WrongPassphrase)));
+                    assert!(matches!(
+                        decode(&text, Some(b"wrong")),
+                        Err(PpkError::WrongPassphrase)
+                    ));
                     assert!(matches!(decode(&text, None), Err(PpkError::NeedPassphrase)));
                 }
             }
@@ -386,11 +426,15 @@ mod tests {
 
     #[test]
     fn absurd_argon2_memory_is_refused_before_work() {
-        let text = fixture("putty/ed25519_pp.ppk").replace("Argon2-Memory: 8192", "Argon2-Memory: 4194304");
+        let text = fixture("putty/ed25519_pp.ppk")
+            .replace("Argon2-Memory: 8192", "Argon2-Memory: 4194304");
         let err = read_header(&text).unwrap_err();
         assert!(err.contains("beyond rk's bounds"), "{err}");
         let start = std::time::Instant::now();
-        assert!(matches!(decode(&text, Some(b"correct horse")), Err(PpkError::Malformed(_))));
+        assert!(matches!(
+            decode(&text, Some(b"correct horse")),
+            Err(PpkError::Malformed(_))
+        ));
         assert!(start.elapsed().as_millis() < 100);
     }
 }

@@ -85,7 +85,10 @@ pub fn parse(text: &str) -> Result<PublicKey, String> {
 fn set_header(name: &str, value: String, comment: &mut String) {
     if name.eq_ignore_ascii_case("Comment") {
         let v = value.trim();
-        let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
+        let v = v
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(v);
         *comment = v.to_string();
     }
 }

@@ -81,7 +81,10 @@ fn search_primes(prime_bits: u32, stop: &AtomicBool, tx: &mpsc::Sender<BoxedUint
 /// Takes primes as they arrive and returns the first valid key: p ≠ q, |p − q| large,
 /// gcd(e, λ(n)) = 1 (checked by `from_p_q`), and a modulus of exactly `bits` bits.
 fn assemble(bits: u32, rx: &mpsc::Receiver<BoxedUint>) -> Result<rsa::RsaPrivateKey> {
-    let recv = || rx.recv().map_err(|_| Error::Rsa("prime search stopped".into()));
+    let recv = || {
+        rx.recv()
+            .map_err(|_| Error::Rsa("prime search stopped".into()))
+    };
     let mut p = recv()?;
     loop {
         let q = recv()?;
@@ -99,7 +102,11 @@ fn assemble(bits: u32, rx: &mpsc::Receiver<BoxedUint>) -> Result<rsa::RsaPrivate
 
 /// FIPS 186-5 B.3.1: |p − q| > 2^(bits/2 − 100).
 fn far_apart(p: &BoxedUint, q: &BoxedUint, bits: u32) -> bool {
-    let diff = if p > q { p.wrapping_sub(q) } else { q.wrapping_sub(p) };
+    let diff = if p > q {
+        p.wrapping_sub(q)
+    } else {
+        q.wrapping_sub(p)
+    };
     diff.bit_width() > bits / 2 - 100
 }
 
