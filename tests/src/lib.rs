@@ -20,6 +20,9 @@ pub fn fixtures() -> PathBuf {
     workspace_root().join("../shared/fixtures")
 }
 
+/// The binary crates the tests drive (each builds one binary of the same name).
+pub const BINARIES: &[&str] = &["rk-keygen"];
+
 /// Path of a built rk binary. The first call builds all of them (a no-op when fresh), so a test
 /// never runs a stale binary even under `cargo test -p rk-e2e`.
 pub fn bin(name: &str) -> PathBuf {
@@ -37,7 +40,7 @@ pub fn bin(name: &str) -> PathBuf {
         let mut cmd = Command::new(cargo);
         cmd.current_dir(workspace_root())
             .args(["build", "--quiet", "--bins"]);
-        for pkg in ["rk-keygen"] {
+        for pkg in BINARIES {
             cmd.args(["-p", pkg]);
         }
         if release {
