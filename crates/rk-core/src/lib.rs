@@ -1,5 +1,5 @@
 //! rk-core: the domain shared by the rk tools — keys and their file formats, fingerprints,
-//! safe key files, and one error type with exit codes.
+//! safe key files, job-log scanning, and one error type with exit codes.
 //!
 //! It is synchronous and has no network code on purpose: `rk-keygen`, `rk-copy-pubkey` and
 //! `rk-parse-log` link only this crate and stay small and instant; only `rk-connect` adds the
@@ -9,6 +9,7 @@
 pub mod error;
 pub mod fingerprint;
 pub mod fs;
+pub mod joblog;
 pub mod keys;
 
 pub use error::{Error, Result, exit};
