@@ -21,7 +21,7 @@ pub fn fixtures() -> PathBuf {
 }
 
 /// The binary crates the tests drive (each builds one binary of the same name).
-pub const BINARIES: &[&str] = &["rk-keygen"];
+pub const BINARIES: &[&str] = &["rk-keygen", "rk-parse-log"];
 
 /// Path of a built rk binary. The first call builds all of them (a no-op when fresh), so a test
 /// never runs a stale binary even under `cargo test -p rk-e2e`.

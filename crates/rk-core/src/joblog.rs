@@ -79,7 +79,8 @@ pub struct CustomPattern {
 
 impl CustomPattern {
     pub fn new(pattern: &str) -> Result<Self, String> {
-        let regex = BytesRegex::new(pattern).map_err(|e| format!("--pattern {pattern:?} is not a valid regex: {e}"))?;
+        let regex = BytesRegex::new(pattern)
+            .map_err(|e| format!("--pattern {pattern:?} is not a valid regex: {e}"))?;
         if !regex.capture_names().any(|n| n == Some("host")) {
             return Err(format!(
                 "--pattern {pattern:?} has no (?P<host>…) group; name the groups host (required), user and port"
@@ -129,7 +130,8 @@ pub fn is_valid_user(name: &str) -> bool {
     !b.is_empty()
         && b.len() <= 32
         && (b[0].is_ascii_alphabetic() || b[0] == b'_')
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 fn is_valid_hostname(name: &str) -> bool {
@@ -139,7 +141,9 @@ fn is_valid_hostname(name: &str) -> bool {
             !label.is_empty()
                 && label.len() <= 63
                 && !label.starts_with('-')
-                && label.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+                && label
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-')
         })
 }
 
@@ -169,7 +173,7 @@ fn patterns() -> &'static Patterns {
             uprod: re(r"\buprod_[A-Za-z0-9]+\b"),
             // `Username: x`, `user=x`, `the job username is x`, `login as: x`, `"user":"x"`, `user x`.
             keyword_user: re(
-                r#"(?i)\b(?:user[ _-]?name|user|login(?:[ _-]?name)?)\b["']?(?:\s+as)?(?:\s*([:=])|\s+(is)\b)?\s*["']?([^\s"',;()<>\[\]{}|&]+)"#,
+                r#"(?i)\b(?:user[ _-]?name|user|login(?:[ _-]?name)?)\b["']?(?:\s+as)?(?:\s*([:=])|\s+(is)\b)?\s*([^\s,]+)"#,
             ),
             at_user: re(r"(?:^|[^A-Za-z0-9_.-])([A-Za-z_][A-Za-z0-9_.-]{0,31})@(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+)"),
             // Boundaries are checked by `standalone` (the regex crate has no look-around).
@@ -192,10 +196,55 @@ enum Strength {
 
 /// Words that follow "user"/"login" in ordinary prose, never user names.
 const NOT_NAMES: &[&str] = &[
-    "is", "was", "has", "had", "the", "a", "an", "and", "or", "for", "from", "to", "in", "on", "of", "with",
-    "name", "names", "logged", "login", "logins", "session", "sessions", "data", "id", "account", "accounts",
-    "settings", "info", "details", "not", "as", "at", "by", "can", "must", "will", "should", "may", "shell",
-    "time", "failed", "successful", "authentication", "request", "requests", "home", "group", "limit",
+    "is",
+    "was",
+    "has",
+    "had",
+    "the",
+    "a",
+    "an",
+    "and",
+    "or",
+    "for",
+    "from",
+    "to",
+    "in",
+    "on",
+    "of",
+    "with",
+    "name",
+    "names",
+    "logged",
+    "login",
+    "logins",
+    "session",
+    "sessions",
+    "data",
+    "id",
+    "account",
+    "accounts",
+    "settings",
+    "info",
+    "details",
+    "not",
+    "as",
+    "at",
+    "by",
+    "can",
+    "must",
+    "will",
+    "should",
+    "may",
+    "shell",
+    "time",
+    "failed",
+    "successful",
+    "authentication",
+    "request",
+    "requests",
+    "home",
+    "group",
+    "limit",
 ];
 
 #[derive(Debug, Default)]
@@ -283,10 +332,18 @@ fn fields(text: &str) -> LineFields {
         }
     }
     for c in p.keyword_user.captures_iter(text) {
-        let value = c.get(3).map(|m| m.as_str()).unwrap_or_default();
-        let value = value.trim_end_matches(['.', ':']);
+        // The whole word after the keyword is judged, so `a;rm -rf ~` or `$(cmd)` is refused
+        // outright rather than trimmed into something that looks valid.
+        let token = c.get(3).map(|m| m.as_str()).unwrap_or_default();
+        let token = token.trim_end_matches(['.', ':', ';', ')', ']', '}']);
+        let token = match token.as_bytes() {
+            [q @ (b'"' | b'\''), .., last] if last == q && token.len() >= 2 => {
+                &token[1..token.len() - 1]
+            }
+            _ => token,
+        };
         // `user@host` after the keyword: the user part.
-        let value = value.split('@').next().unwrap_or_default();
+        let value = token.split('@').next().unwrap_or_default();
         let explicit = c.get(1).is_some() || c.get(2).is_some();
         if !is_valid_user(value) || value.starts_with("uprod_") {
             continue;
@@ -320,7 +377,10 @@ fn fields(text: &str) -> LineFields {
                 continue;
             }
             let (addr, port) = match c.get(1) {
-                Some(bracketed) => (bracketed.as_str(), c.get(2).and_then(|m| parse_port(m.as_str()))),
+                Some(bracketed) => (
+                    bracketed.as_str(),
+                    c.get(2).and_then(|m| parse_port(m.as_str())),
+                ),
                 None => (c.get(3).map(|m| m.as_str()).unwrap_or_default(), None),
             };
             if let Some(ip @ IpAddr::V6(_)) = parse_ip(addr) {
@@ -361,7 +421,11 @@ fn standalone(text: &str, start: usize, end: usize, sep: u8) -> bool {
 }
 
 /// Combines the fields of a window of lines (`center` names the user) into one result.
-fn combine(window: &[LineFields], center: usize, allow_private: bool) -> Option<(String, String, Option<u16>)> {
+fn combine(
+    window: &[LineFields],
+    center: usize,
+    allow_private: bool,
+) -> Option<(String, String, Option<u16>)> {
     let user = window[center].users.first()?.1.clone();
 
     // Lines in order of closeness: the user's own line, then after it, then before it.
@@ -385,8 +449,13 @@ fn combine(window: &[LineFields], center: usize, allow_private: bool) -> Option<
                 .map(|h| (i, *h))
         })
     };
-    let (host_line, (ip, attached_port, _)) =
-        candidates(true).or_else(|| if allow_private { candidates(false) } else { None })?;
+    let (host_line, (ip, attached_port, _)) = candidates(true).or_else(|| {
+        if allow_private {
+            candidates(false)
+        } else {
+            None
+        }
+    })?;
 
     let port = attached_port
         .or_else(|| window[host_line].ports.first().copied())
@@ -401,9 +470,15 @@ fn custom_result(
     window: &[LineFields],
     center: usize,
 ) -> Option<(String, String, Option<u16>)> {
-    let text = |name: &str| caps.name(name).map(|m| String::from_utf8_lossy(m.as_bytes()).trim().to_string());
+    let text = |name: &str| {
+        caps.name(name)
+            .map(|m| String::from_utf8_lossy(m.as_bytes()).trim().to_string())
+    };
     let host = text("host")?;
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     if parse_ip(&host).is_none() && !is_valid_hostname(&host) {
         return None;
     }
@@ -512,7 +587,11 @@ impl Scanner {
             .map(|m| (self.scan_from + m.start(), None))
             .collect();
         for (k, c) in self.options.custom.iter().enumerate() {
-            hits.extend(c.regex.find_iter(region).map(|m| (self.scan_from + m.start(), Some(k))));
+            hits.extend(
+                c.regex
+                    .find_iter(region)
+                    .map(|m| (self.scan_from + m.start(), Some(k))),
+            );
         }
         if !self.options.custom.is_empty() {
             hits.sort_unstable();
@@ -535,7 +614,10 @@ impl Scanner {
                 if s == 0 {
                     break;
                 }
-                starts.insert(0, memchr::memrchr(b'\n', &self.buf[..s - 1]).map_or(0, |i| i + 1));
+                starts.insert(
+                    0,
+                    memchr::memrchr(b'\n', &self.buf[..s - 1]).map_or(0, |i| i + 1),
+                );
             }
             let center = starts.len() - 1;
             let mut pos = line_end;
@@ -579,9 +661,17 @@ impl Scanner {
                 let (off, mut n) = line_cursor;
                 n += memchr::memchr_iter(b'\n', &self.buf[off..line_start]).count() as u64;
                 line_cursor = (line_start, n);
-                let found = Found { user, host, port, line: n };
+                let found = Found {
+                    user,
+                    host,
+                    port,
+                    line: n,
+                };
                 let repeat = self.last.as_ref().is_some_and(|l| {
-                    l.user == found.user && l.host == found.host && l.port == found.port && found.line.saturating_sub(l.line) <= WINDOW as u64
+                    l.user == found.user
+                        && l.host == found.host
+                        && l.port == found.port
+                        && found.line.saturating_sub(l.line) <= WINDOW as u64
                 });
                 if !repeat {
                     self.last = Some(found.clone());
@@ -640,6 +730,33 @@ pub fn scan_reader(
     Ok(scanner.lines_read())
 }
 
+/// Where `rk-parse-log --save` remembers the last job for `rk-connect`:
+/// `$XDG_STATE_HOME/rk/last-job`, else `~/.local/state/rk/last-job`.
+pub fn last_job_path() -> Option<std::path::PathBuf> {
+    let state = match std::env::var_os("XDG_STATE_HOME") {
+        Some(d) if !d.is_empty() && std::path::Path::new(&d).is_absolute() => {
+            std::path::PathBuf::from(d)
+        }
+        _ => crate::fs::home_dir()?.join(".local/state"),
+    };
+    Some(state.join("rk").join("last-job"))
+}
+
+/// Remembers a result (as its `ssh://` URL) atomically; returns the file written.
+pub fn save_last_job(found: &Found) -> crate::Result<std::path::PathBuf> {
+    let path = last_job_path().ok_or_else(|| {
+        crate::Error::Usage(
+            "cannot find your home directory to save the job: set HOME or XDG_STATE_HOME.".into(),
+        )
+    })?;
+    let dir = path.parent().expect("has a parent");
+    std::fs::create_dir_all(dir)
+        .map_err(|e| crate::Error::io("cannot create directory", dir, e))?;
+    let text = format!("{}\n", found.to_url());
+    crate::fs::write_files_atomically(&[(&path, text.as_bytes(), 0o600)], true)?;
+    Ok(path)
+}
+
 /// All results in a log held in memory (tests, small inputs).
 pub fn scan_all(log: &[u8], options: ScanOptions) -> Vec<Found> {
     let mut out = Vec::new();
@@ -669,17 +786,37 @@ mod tests {
 
     #[test]
     fn platform_wordings() {
-        assert_eq!(one("Cluster started. Username: uprod_qpWia  IP address: 107.23.132.81  Port: 22\n"), r("uprod_qpWia", "107.23.132.81", Some(22)));
         assert_eq!(
-            one("SSH access: the job username is uprod_00Grm and the public IP address is 3.80.3.168, port 32100\n"),
+            one("Cluster started. Username: uprod_qpWia  IP address: 107.23.132.81  Port: 22\n"),
+            r("uprod_qpWia", "107.23.132.81", Some(22))
+        );
+        assert_eq!(
+            one(
+                "SSH access: the job username is uprod_00Grm and the public IP address is 3.80.3.168, port 32100\n"
+            ),
             r("uprod_00Grm", "3.80.3.168", Some(32100))
         );
-        assert_eq!(one("\x1b[32mSSH\x1b[0m: uprod_Ab3dE@54.201.7.19 (port 32100)\r\n"), r("uprod_Ab3dE", "54.201.7.19", Some(32100)));
-        assert_eq!(one("connect with ssh -p 32100 uprod_x1@3.3.3.3\n"), r("uprod_x1", "3.3.3.3", Some(32100)));
-        assert_eq!(one("login: alice host 8.8.4.4:2222\n"), r("alice", "8.8.4.4", Some(2222)));
+        assert_eq!(
+            one("\x1b[32mSSH\x1b[0m: uprod_Ab3dE@54.201.7.19 (port 32100)\r\n"),
+            r("uprod_Ab3dE", "54.201.7.19", Some(32100))
+        );
+        assert_eq!(
+            one("connect with ssh -p 32100 uprod_x1@3.3.3.3\n"),
+            r("uprod_x1", "3.3.3.3", Some(32100))
+        );
+        assert_eq!(
+            one("login: alice host 8.8.4.4:2222\n"),
+            r("alice", "8.8.4.4", Some(2222))
+        );
         assert_eq!(one("user=bob ip=9.9.9.9\n"), r("bob", "9.9.9.9", None));
-        assert_eq!(one("ssh uprod_v6@[2600:1f18::5]:32100\n"), r("uprod_v6", "2600:1f18::5", Some(32100)));
-        assert_eq!(one("Username: uprod_v6 address 2600:1f18:abcd::42 port 22\n"), r("uprod_v6", "2600:1f18:abcd::42", Some(22)));
+        assert_eq!(
+            one("ssh uprod_v6@[2600:1f18::5]:32100\n"),
+            r("uprod_v6", "2600:1f18::5", Some(32100))
+        );
+        assert_eq!(
+            one("Username: uprod_v6 address 2600:1f18:abcd::42 port 22\n"),
+            r("uprod_v6", "2600:1f18:abcd::42", Some(22))
+        );
     }
 
     #[test]
@@ -694,17 +831,34 @@ mod tests {
 
     #[test]
     fn public_address_wins_and_private_alone_is_not_an_answer() {
-        assert_eq!(one("user uprod_p on 10.0.0.5 (public 18.2.3.4) port 22\n"), r("uprod_p", "18.2.3.4", Some(22)));
-        assert_eq!(one("Username: uprod_p IP: 10.1.2.3 private 192.168.1.1 172.20.0.1 100.64.1.1 169.254.1.1 127.0.0.1\n"), None);
+        assert_eq!(
+            one("user uprod_p on 10.0.0.5 (public 18.2.3.4) port 22\n"),
+            r("uprod_p", "18.2.3.4", Some(22))
+        );
+        assert_eq!(
+            one(
+                "Username: uprod_p IP: 10.1.2.3 private 192.168.1.1 172.20.0.1 100.64.1.1 169.254.1.1 127.0.0.1\n"
+            ),
+            None
+        );
         assert_eq!(one("Username: uprod_p node ip-10-25-84-68 ready\n"), None);
-        let opts = ScanOptions { allow_private: true, ..Default::default() };
-        assert_eq!(latest(b"Username: uprod_p IP: 127.0.0.1 port 2022\n", opts).map(|f| f.host), Some("127.0.0.1".into()));
+        let opts = ScanOptions {
+            allow_private: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            latest(b"Username: uprod_p IP: 127.0.0.1 port 2022\n", opts).map(|f| f.host),
+            Some("127.0.0.1".into())
+        );
     }
 
     #[test]
     fn invalid_addresses_urls_and_mail_are_not_fields() {
         assert_eq!(one("Username: uprod_x IP address: 3.80.3.999\n"), None);
-        assert_eq!(one("Username: uprod_x data at https://52.216.1.9:443/bucket\n"), None);
+        assert_eq!(
+            one("Username: uprod_x data at https://52.216.1.9:443/bucket\n"),
+            None
+        );
         assert_eq!(one("mail support@example.com from 52.216.1.9:443\n"), None);
         assert_eq!(one("version 1.2.3.4.5 by user uprod_v\n"), None);
     }
@@ -714,7 +868,11 @@ mod tests {
         for bad in ["$(reboot)", "`id`", "a;rm", "x'y", "\"q\"", "a b"] {
             let log = format!("Username: {bad} IP address: 3.80.3.1 port 22\n");
             let got = one(&log);
-            assert!(got.as_ref().is_none_or(|(u, _, _)| is_valid_user(u) && !u.contains(['$', '`', ';', '\''])), "{bad}: {got:?}");
+            assert!(
+                got.as_ref()
+                    .is_none_or(|(u, _, _)| is_valid_user(u) && !u.contains(['$', '`', ';', '\''])),
+                "{bad}: {got:?}"
+            );
         }
     }
 
@@ -747,7 +905,11 @@ mod tests {
                 found.push(f);
                 true
             });
-            assert!(scanner.buf.len() <= CHUNK + MAX_LINE + 1024, "buffer grew to {}", scanner.buf.len());
+            assert!(
+                scanner.buf.len() <= CHUNK + MAX_LINE + 1024,
+                "buffer grew to {}",
+                scanner.buf.len()
+            );
         }
         scanner.finish(&mut |f| {
             found.push(f);
@@ -781,19 +943,115 @@ mod tests {
 
     #[test]
     fn custom_patterns() {
-        let p = CustomPattern::new(r"node (?P<host>\S+) ready for (?P<user>\w+) on (?P<port>\d+)").unwrap();
-        let opts = ScanOptions { custom: vec![p], ..Default::default() };
+        let p = CustomPattern::new(r"node (?P<host>\S+) ready for (?P<user>\w+) on (?P<port>\d+)")
+            .unwrap();
+        let opts = ScanOptions {
+            custom: vec![p],
+            ..Default::default()
+        };
         let got = latest(b"node head.example.org ready for alice on 2200\n", opts).unwrap();
-        assert_eq!((got.user.as_str(), got.host.as_str(), got.port), ("alice", "head.example.org", Some(2200)));
+        assert_eq!(
+            (got.user.as_str(), got.host.as_str(), got.port),
+            ("alice", "head.example.org", Some(2200))
+        );
         assert!(CustomPattern::new("(unclosed").is_err());
-        assert!(CustomPattern::new(r"(?P<user>\w+)").unwrap_err().contains("host"));
+        assert!(
+            CustomPattern::new(r"(?P<user>\w+)")
+                .unwrap_err()
+                .contains("host")
+        );
     }
 
     #[test]
     fn urls_print_v6_in_brackets() {
-        let f = Found { user: "u".into(), host: "2600::1".into(), port: Some(22), line: 1 };
+        let f = Found {
+            user: "u".into(),
+            host: "2600::1".into(),
+            port: Some(22),
+            line: 1,
+        };
         assert_eq!(f.to_url(), "ssh://u@[2600::1]:22");
-        let f = Found { user: "u".into(), host: "1.2.3.4".into(), port: None, line: 1 };
+        let f = Found {
+            user: "u".into(),
+            host: "1.2.3.4".into(),
+            port: None,
+            line: 1,
+        };
         assert_eq!(f.to_url(), "ssh://u@1.2.3.4");
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Pieces that real (and hostile) logs are made of, so generated input reaches deep
+        /// into the patterns instead of stopping at the prefilter.
+        fn fragment() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                Just(b"Username: ".to_vec()),
+                Just(b"the job username is ".to_vec()),
+                Just(b"login as: ".to_vec()),
+                Just(b"user ".to_vec()),
+                Just(b"uprod_".to_vec()),
+                Just(b"@".to_vec()),
+                Just(b" port ".to_vec()),
+                Just(b"Port: ".to_vec()),
+                Just(b" -p ".to_vec()),
+                Just(b"32100".to_vec()),
+                Just(b"99999".to_vec()),
+                Just(b"3.80.3.168".to_vec()),
+                Just(b"10.0.0.1".to_vec()),
+                Just(b"3.80.3.999".to_vec()),
+                Just(b"2600:1f18::5".to_vec()),
+                Just(b"[".to_vec()),
+                Just(b"]:".to_vec()),
+                Just(b":".to_vec()),
+                Just(b"::".to_vec()),
+                Just(b".".to_vec()),
+                Just(b"\x1b[32m".to_vec()),
+                Just(b"\r".to_vec()),
+                Just(b"\n".to_vec()),
+                Just(b"{\"message\":\"".to_vec()),
+                Just(b"\\u001b".to_vec()),
+                Just(b"https://".to_vec()),
+                Just(b"support@example.com".to_vec()),
+                "[a-zA-Z0-9_ $;`'\"-]{0,12}".prop_map(String::into_bytes),
+                proptest::collection::vec(any::<u8>(), 0..8),
+            ]
+        }
+
+        fn log() -> impl Strategy<Value = Vec<u8>> {
+            proptest::collection::vec(fragment(), 0..60).prop_map(|v| v.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..4096)) {
+                let _ = scan_all(&data, ScanOptions::default());
+            }
+
+            /// Every result is well-formed, and feeding the log in any pieces gives the same
+            /// results as feeding it whole.
+            #[test]
+            fn results_are_valid_and_chunking_does_not_matter(data in log(), cut in 1usize..64) {
+                let whole = scan_all(&data, ScanOptions::default());
+                for f in &whole {
+                    prop_assert!(is_valid_user(&f.user), "{:?}", f);
+                    let ip: IpAddr = f.host.parse().expect("host is an address");
+                    prop_assert!(is_public(&ip), "{:?}", f);
+                    prop_assert!(f.port != Some(0));
+                    prop_assert!(f.line >= 1);
+                }
+                let mut scanner = Scanner::new(ScanOptions::default());
+                let mut pieces = Vec::new();
+                for chunk in data.chunks(cut) {
+                    scanner.push(chunk, &mut |f| { pieces.push(f); true });
+                }
+                scanner.finish(&mut |f| { pieces.push(f); true });
+                prop_assert_eq!(whole, pieces);
+            }
+        }
     }
 }
