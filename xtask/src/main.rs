@@ -1,6 +1,6 @@
 //! rk's project tasks, in Rust rather than shell (the rust-analyzer `xtask` pattern).
 //!
-//! `cargo xtask bench [keygen] [--runs N] [--quick] [--json FILE]`
+//! `cargo xtask bench [keygen] [log] [--runs N] [--quick] [--json FILE]`
 //!   Side-by-side benchmarks: each row times the rk binary and the OpenSSH tool doing the same
 //!   job, alternating them in one run, and reports both medians and the ratio rk/anchor.
 
@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask bench [keygen] [--runs N] [--quick] [--json FILE]";
+const USAGE: &str = "usage: cargo xtask bench [keygen] [log] [--runs N] [--quick] [--json FILE]";
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -55,13 +55,29 @@ fn build_release(packages: &[&str]) -> Result<PathBuf, String> {
     Ok(target.join("release"))
 }
 
-/// One benchmark row: rk's command and the anchor's, run alternately.
+/// What a row must achieve.
+#[derive(Clone, Copy)]
+enum Target {
+    /// rk's median at most this multiple of the anchor's.
+    Ratio(f64),
+    /// rk's median at most this long.
+    Absolute(Duration),
+}
+
+/// How one run of a side is measured.
+enum Probe {
+    /// Wall-clock time of the whole process; files it writes under the dir are removed after.
+    Process(Box<dyn Fn(&Path) -> Command>),
+    /// Time from writing a line into the process's stdin to the first line of its stdout.
+    FirstLine(Box<dyn Fn() -> Command>),
+}
+
+/// One benchmark row: rk and the anchor doing the same job, run alternately.
 struct Row {
     work: &'static str,
-    /// rk must take at most this fraction of the anchor's median time.
-    target_ratio: f64,
-    rk: Box<dyn Fn(&Path) -> Command>,
-    anchor: Box<dyn Fn(&Path) -> Command>,
+    target: Target,
+    rk: Probe,
+    anchor: Probe,
 }
 
 struct Figures {
@@ -69,12 +85,24 @@ struct Figures {
     runs: usize,
     rk_median: Duration,
     anchor_median: Duration,
-    target_ratio: f64,
+    target: Target,
 }
 
 impl Figures {
     fn ratio(&self) -> f64 {
         self.rk_median.as_secs_f64() / self.anchor_median.as_secs_f64()
+    }
+    fn pass(&self) -> bool {
+        match self.target {
+            Target::Ratio(r) => self.ratio() <= r,
+            Target::Absolute(d) => self.rk_median <= d,
+        }
+    }
+    fn target_text(&self) -> String {
+        match self.target {
+            Target::Ratio(r) => format!("≤{r}x"),
+            Target::Absolute(d) => format!("≤{}ms", d.as_millis()),
+        }
     }
 }
 
@@ -92,8 +120,10 @@ fn median(samples: &mut [Duration]) -> Duration {
 
 /// Times one run of a command that writes its output under `dir` (emptied afterwards).
 fn time_once(mut cmd: Command, dir: &Path) -> Result<Duration, String> {
+    // stdout is a pipe, never /dev/null: GNU grep stops at the first match when its output is
+    // /dev/null, which would make the anchor look impossibly fast.
     cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let start = Instant::now();
     let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
@@ -110,20 +140,68 @@ fn time_once(mut cmd: Command, dir: &Path) -> Result<Duration, String> {
     Ok(elapsed)
 }
 
+/// Starts the command, feeds it noise, waits, then writes the connection message and times
+/// how long until its first output line arrives.
+fn time_first_line(mut cmd: Command) -> Result<Duration, String> {
+    use std::io::{BufRead, BufReader, Write};
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().map_err(|e| format!("{cmd:?}: {e}"))?;
+    let mut stdin = child.stdin.take().ok_or("stdin")?;
+    let mut stdout = BufReader::new(child.stdout.take().ok_or("stdout")?);
+    let result = (|| {
+        for i in 0..200 {
+            writeln!(
+                stdin,
+                "2026-11-24 10:00:{:02} provisioning node 10.0.{}.{}",
+                i % 60,
+                i % 256,
+                i % 200
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        stdin.flush().map_err(|e| e.to_string())?;
+        std::thread::sleep(Duration::from_millis(50));
+        let start = Instant::now();
+        writeln!(stdin, "2026-11-24 16:07:03 SSH access: the job username is uprod_00Grm and the public IP address is 3.80.3.168, port 32100")
+            .map_err(|e| e.to_string())?;
+        stdin.flush().map_err(|e| e.to_string())?;
+        let mut line = String::new();
+        stdout.read_line(&mut line).map_err(|e| e.to_string())?;
+        let elapsed = start.elapsed();
+        if !line.contains("3.80.3.168") {
+            return Err(format!("unexpected output {line:?}"));
+        }
+        Ok(elapsed)
+    })();
+    drop(stdin);
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
+fn measure(probe: &Probe, scratch: &Path) -> Result<Duration, String> {
+    match probe {
+        Probe::Process(make) => time_once(make(scratch), scratch),
+        Probe::FirstLine(make) => time_first_line(make()),
+    }
+}
+
 fn run_row(row: &Row, runs: usize, scratch: &Path) -> Result<Figures, String> {
     use std::io::IsTerminal;
     let progress = std::io::stderr().is_terminal();
     let (mut rk, mut anchor) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
     // One warm-up each (page cache, dynamic loader), then alternate so drift hits both sides.
-    time_once((row.rk)(scratch), scratch)?;
-    time_once((row.anchor)(scratch), scratch)?;
+    measure(&row.rk, scratch)?;
+    measure(&row.anchor, scratch)?;
     for i in 0..runs {
         if i % 2 == 0 {
-            rk.push(time_once((row.rk)(scratch), scratch)?);
-            anchor.push(time_once((row.anchor)(scratch), scratch)?);
+            rk.push(measure(&row.rk, scratch)?);
+            anchor.push(measure(&row.anchor, scratch)?);
         } else {
-            anchor.push(time_once((row.anchor)(scratch), scratch)?);
-            rk.push(time_once((row.rk)(scratch), scratch)?);
+            anchor.push(measure(&row.anchor, scratch)?);
+            rk.push(measure(&row.rk, scratch)?);
         }
         if progress {
             eprint!("\r{}: {}/{} runs", row.work, i + 1, runs);
@@ -137,7 +215,7 @@ fn run_row(row: &Row, runs: usize, scratch: &Path) -> Result<Figures, String> {
         runs,
         rk_median: median(&mut rk),
         anchor_median: median(&mut anchor),
-        target_ratio: row.target_ratio,
+        target: row.target,
     })
 }
 
@@ -167,15 +245,103 @@ fn keygen_rows(bin: &Path) -> Vec<Row> {
     vec![
         Row {
             work: "keygen RSA-4096",
-            target_ratio: 0.4,
-            rk: Box::new(rk_cmd("rsa", Some("4096"))),
-            anchor: Box::new(ssh_cmd("rsa", Some("4096"))),
+            target: Target::Ratio(0.4),
+            rk: Probe::Process(Box::new(rk_cmd("rsa", Some("4096")))),
+            anchor: Probe::Process(Box::new(ssh_cmd("rsa", Some("4096")))),
         },
         Row {
             work: "keygen Ed25519",
-            target_ratio: 1.0,
-            rk: Box::new(rk_cmd("ed25519", None)),
-            anchor: Box::new(ssh_cmd("ed25519", None)),
+            target: Target::Ratio(1.0),
+            rk: Probe::Process(Box::new(rk_cmd("ed25519", None))),
+            anchor: Probe::Process(Box::new(ssh_cmd("ed25519", None))),
+        },
+    ]
+}
+
+/// Writes a ~95 MB job log: heartbeat noise full of private addresses and internal host names,
+/// sshd lines that mention users and ports (traps), one 2 MB garbage line, and the platform's
+/// SSH message near the end.
+fn write_big_log(path: &Path) -> Result<(), String> {
+    use std::io::Write;
+    let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut written = 0usize;
+    let mut i = 0usize;
+    let put = |w: &mut std::io::BufWriter<std::fs::File>, line: &str| -> Result<usize, String> {
+        w.write_all(line.as_bytes()).map_err(|e| e.to_string())?;
+        Ok(line.len())
+    };
+    while written < 95_000_000 {
+        let line = if i == 400_000 {
+            format!("{}\n", "X".repeat(2_000_000))
+        } else if i % 500 == 0 {
+            format!(
+                "2026-11-24 10:{:02}:{:02} sshd[{}]: Accepted publickey for user root from 10.{}.{}.{} port {}\n",
+                i % 60,
+                (i / 60) % 60,
+                1000 + i % 9000,
+                i % 256,
+                (i * 3) % 256,
+                (i * 7) % 256,
+                40000 + i % 20000
+            )
+        } else {
+            format!(
+                "2026-11-24 10:{:02}:{:02} node ip-10-{}-{}-9 heartbeat from 10.{}.{}.{} to 172.16.{}.4:8443 load={}.{} mem 45% disk ok\n",
+                i % 60,
+                (i / 60) % 60,
+                i % 256,
+                (i * 7) % 256,
+                i % 256,
+                (i * 3) % 256,
+                (i * 5) % 256,
+                i % 256,
+                i % 100,
+                i % 10
+            )
+        };
+        written += put(&mut w, &line)?;
+        i += 1;
+    }
+    put(
+        &mut w,
+        "2026-11-24 16:07:03 SSH access: the job username is uprod_00Grm and the public IP address is 3.80.3.168, port 32100\n",
+    )?;
+    put(&mut w, "2026-11-24 16:07:05 Started run 1\n")?;
+    w.flush().map_err(|e| e.to_string())
+}
+
+fn log_rows(bin: &Path, log: &Path) -> Vec<Row> {
+    let rk = bin.join("rk-parse-log");
+    let (rk1, log1, log2) = (rk.clone(), log.to_path_buf(), log.to_path_buf());
+    vec![
+        Row {
+            work: "log scan 95 MB",
+            target: Target::Ratio(1.5),
+            rk: Probe::Process(Box::new(move |_| {
+                let mut c = Command::new(&rk1);
+                c.arg(&log1);
+                c
+            })),
+            anchor: Probe::Process(Box::new(move |_| {
+                let mut c = Command::new("grep");
+                c.args(["-c", "-E", "port[: ]+[0-9]+"]).arg(&log2);
+                c
+            })),
+        },
+        Row {
+            work: "--first latency",
+            target: Target::Absolute(Duration::from_millis(10)),
+            rk: Probe::FirstLine(Box::new(move || {
+                let mut c = Command::new(&rk);
+                c.arg("--first");
+                c
+            })),
+            anchor: Probe::FirstLine(Box::new(|| {
+                let mut c = Command::new("grep");
+                c.args(["--line-buffered", "-m1", "uprod_"]);
+                c
+            })),
         },
     ]
 }
@@ -191,24 +357,31 @@ fn bench(args: &[String]) -> Result<(), String> {
             "--runs" => runs = Some(it.next().and_then(|n| n.parse().ok()).ok_or(USAGE)?),
             "--quick" => quick = true,
             "--json" => json = Some(PathBuf::from(it.next().ok_or(USAGE)?)),
-            "keygen" => groups.push(a.clone()),
+            "keygen" | "log" => groups.push(a.clone()),
             _ => return Err(USAGE.into()),
         }
     }
     let runs = runs.unwrap_or(if quick { 11 } else { 51 });
-    let bin = build_release(&["rk-keygen"])?;
-    let scratch = std::env::temp_dir().join(format!("rk-bench-{}", std::process::id()));
+    let bin = build_release(&["rk-keygen", "rk-parse-log"])?;
+    let base = std::env::temp_dir().join(format!("rk-bench-{}", std::process::id()));
+    let scratch = base.join("out");
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+    let wants = |g: &str| groups.is_empty() || groups.iter().any(|x| x == g);
 
     let mut rows = Vec::new();
-    if groups.is_empty() || groups.iter().any(|g| g == "keygen") {
+    if wants("keygen") {
         rows.extend(keygen_rows(&bin));
+    }
+    if wants("log") {
+        let log = base.join("job-95MB.log");
+        write_big_log(&log)?;
+        rows.extend(log_rows(&bin, &log));
     }
     let mut figures = Vec::new();
     for row in &rows {
         figures.push(run_row(row, runs, &scratch)?);
     }
-    let _ = std::fs::remove_dir_all(&scratch);
+    let _ = std::fs::remove_dir_all(&base);
 
     println!(
         "{:<18} {:>5} {:>12} {:>14} {:>7} {:>8}  result",
@@ -216,18 +389,14 @@ fn bench(args: &[String]) -> Result<(), String> {
     );
     for f in &figures {
         println!(
-            "{:<18} {:>5} {:>10.1}ms {:>12.1}ms {:>7.2} {:>7}x  {}",
+            "{:<18} {:>5} {:>10.2}ms {:>12.2}ms {:>7.2} {:>8}  {}",
             f.work,
             f.runs,
             f.rk_median.as_secs_f64() * 1e3,
             f.anchor_median.as_secs_f64() * 1e3,
             f.ratio(),
-            format!("≤{}", f.target_ratio),
-            if f.ratio() <= f.target_ratio {
-                "pass"
-            } else {
-                "FAIL"
-            }
+            f.target_text(),
+            if f.pass() { "pass" } else { "FAIL" }
         );
     }
     if let Some(path) = json {
@@ -235,13 +404,14 @@ fn bench(args: &[String]) -> Result<(), String> {
             .iter()
             .map(|f| {
                 format!(
-                    "  {{\"work\": \"{}\", \"runs\": {}, \"rk_median_ms\": {:.3}, \"anchor_median_ms\": {:.3}, \"ratio\": {:.4}, \"target_ratio\": {}}}",
+                    "  {{\"work\": \"{}\", \"runs\": {}, \"rk_median_ms\": {:.3}, \"anchor_median_ms\": {:.3}, \"ratio\": {:.4}, \"target\": \"{}\", \"pass\": {}}}",
                     f.work,
                     f.runs,
                     f.rk_median.as_secs_f64() * 1e3,
                     f.anchor_median.as_secs_f64() * 1e3,
                     f.ratio(),
-                    f.target_ratio
+                    f.target_text(),
+                    f.pass()
                 )
             })
             .collect();

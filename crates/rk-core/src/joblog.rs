@@ -313,64 +313,77 @@ fn json_unescape(s: &str) -> String {
     out
 }
 
-fn fields(text: &str) -> LineFields {
+/// The fields of one cleaned line. Each pattern runs only if a cheap byte test says it can
+/// match; users are looked for only on the line a hit is on.
+fn fields(text: &str, want_users: bool) -> LineFields {
     let p = patterns();
     let mut f = LineFields::default();
+    let bytes = text.as_bytes();
 
-    for m in p.uprod.find_iter(text) {
-        if is_valid_user(m.as_str()) {
-            f.users.push((Strength::Uprod, m.as_str().to_string()));
-        }
-    }
-    for c in p.at_user.captures_iter(text) {
-        let (user, host) = (&c[1], &c[2]);
-        if let Some(ip) = parse_ip(host) {
-            if is_valid_user(user) {
-                f.users.push((Strength::AtHost, user.to_string()));
-                f.hosts.push((ip, None, true));
+    if want_users {
+        if text.contains("uprod_") {
+            for m in p.uprod.find_iter(text) {
+                if is_valid_user(m.as_str()) {
+                    f.users.push((Strength::Uprod, m.as_str().to_string()));
+                }
             }
         }
-    }
-    for c in p.keyword_user.captures_iter(text) {
-        // The whole word after the keyword is judged, so `a;rm -rf ~` or `$(cmd)` is refused
-        // outright rather than trimmed into something that looks valid.
-        let token = c.get(3).map(|m| m.as_str()).unwrap_or_default();
-        let token = token.trim_end_matches(['.', ':', ';', ')', ']', '}']);
-        let token = match token.as_bytes() {
-            [q @ (b'"' | b'\''), .., last] if last == q && token.len() >= 2 => {
-                &token[1..token.len() - 1]
+        if text.contains('@') {
+            for c in p.at_user.captures_iter(text) {
+                let (user, host) = (&c[1], &c[2]);
+                if let Some(ip) = parse_ip(host) {
+                    if is_valid_user(user) {
+                        f.users.push((Strength::AtHost, user.to_string()));
+                        f.hosts.push((ip, None, true));
+                    }
+                }
             }
-            _ => token,
-        };
-        // `user@host` after the keyword: the user part.
-        let value = token.split('@').next().unwrap_or_default();
-        let explicit = c.get(1).is_some() || c.get(2).is_some();
-        if !is_valid_user(value) || value.starts_with("uprod_") {
-            continue;
         }
-        if explicit {
-            f.users.push((Strength::Keyword, value.to_string()));
-        } else if !NOT_NAMES.contains(&value.to_ascii_lowercase().as_str()) {
-            f.users.push((Strength::LooseKeyword, value.to_string()));
+        if contains_ci(bytes, b"user") || contains_ci(bytes, b"login") {
+            for c in p.keyword_user.captures_iter(text) {
+                // The whole word after the keyword is judged, so `a;rm -rf ~` or `$(cmd)` is
+                // refused outright rather than trimmed into something that looks valid.
+                let token = c.get(3).map(|m| m.as_str()).unwrap_or_default();
+                let token = token.trim_end_matches(['.', ':', ';', ')', ']', '}']);
+                let token = match token.as_bytes() {
+                    [q @ (b'"' | b'\''), .., last] if last == q && token.len() >= 2 => {
+                        &token[1..token.len() - 1]
+                    }
+                    _ => token,
+                };
+                // `user@host` after the keyword: the user part.
+                let value = token.split('@').next().unwrap_or_default();
+                let explicit = c.get(1).is_some() || c.get(2).is_some();
+                if !is_valid_user(value) || value.starts_with("uprod_") {
+                    continue;
+                }
+                if explicit {
+                    f.users.push((Strength::Keyword, value.to_string()));
+                } else if !NOT_NAMES.contains(&value.to_ascii_lowercase().as_str()) {
+                    f.users.push((Strength::LooseKeyword, value.to_string()));
+                }
+            }
         }
+        f.users.sort_by_key(|(s, _)| *s);
     }
-    f.users.sort_by_key(|(s, _)| *s);
 
-    for c in p.ipv4.captures_iter(text) {
-        let whole = c.get(0).expect("match");
-        if !standalone(text, whole.start(), whole.end(), b'.') {
-            continue;
-        }
-        if let Some(ip) = parse_ip(&c[1]) {
-            let port = c.get(2).and_then(|m| parse_port(m.as_str()));
-            if !f.hosts.iter().any(|(h, _, _)| *h == ip) {
-                f.hosts.push((ip, port, false));
-            } else if let Some(entry) = f.hosts.iter_mut().find(|(h, _, _)| *h == ip) {
-                entry.1 = entry.1.or(port);
+    if text.contains('.') {
+        for c in p.ipv4.captures_iter(text) {
+            let whole = c.get(0).expect("match");
+            if !standalone(text, whole.start(), whole.end(), b'.') {
+                continue;
+            }
+            if let Some(ip) = parse_ip(&c[1]) {
+                let port = c.get(2).and_then(|m| parse_port(m.as_str()));
+                if let Some(entry) = f.hosts.iter_mut().find(|(h, _, _)| *h == ip) {
+                    entry.1 = entry.1.or(port);
+                } else {
+                    f.hosts.push((ip, port, false));
+                }
             }
         }
     }
-    if text.contains("::") || text.matches(':').count() >= 2 {
+    if text.contains("::") || bytecount::count(bytes, b':') >= 2 {
         for c in p.ipv6.captures_iter(text) {
             let whole = c.get(0).expect("match");
             if c.get(1).is_none() && !standalone(text, whole.start(), whole.end(), b':') {
@@ -392,14 +405,18 @@ fn fields(text: &str) -> LineFields {
             }
         }
     }
-    for c in p.port_keyword.captures_iter(text) {
-        if let Some(port) = parse_port(&c[1]) {
-            f.ports.push(port);
+    if contains_ci(bytes, b"port") {
+        for c in p.port_keyword.captures_iter(text) {
+            if let Some(port) = parse_port(&c[1]) {
+                f.ports.push(port);
+            }
         }
     }
-    for c in p.port_flag.captures_iter(text) {
-        if let Some(port) = parse_port(&c[1]) {
-            f.ports.push(port);
+    if text.contains("-p") {
+        for c in p.port_flag.captures_iter(text) {
+            if let Some(port) = parse_port(&c[1]) {
+                f.ports.push(port);
+            }
         }
     }
     f
@@ -494,8 +511,9 @@ fn custom_result(
     Some((user, host, port))
 }
 
-/// Streaming scanner. Feed it bytes with [`push`](Scanner::push); it calls back with each
-/// result as soon as the lines that make it are in.
+/// Streaming scanner. Feed it bytes with [`push`](Scanner::push) (or let it read with
+/// [`read_from`](Scanner::read_from)); it calls back with each result as soon as the lines that
+/// make it are in.
 pub struct Scanner {
     options: ScanOptions,
     buf: Vec<u8>,
@@ -507,8 +525,16 @@ pub struct Scanner {
     skipping: bool,
     /// Last result, to drop repeats of one message within a window.
     last: Option<Found>,
-    newlines_seen: u64,
-    saw_partial: bool,
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    bytecount::count(bytes, b'\n') as u64
+}
+
+fn contains_ci(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 impl Scanner {
@@ -520,31 +546,48 @@ impl Scanner {
             first_line: 1,
             skipping: false,
             last: None,
-            newlines_seen: 0,
-            saw_partial: false,
         }
     }
 
     /// Lines read so far (a last line without a newline counts too).
     pub fn lines_read(&self) -> u64 {
-        self.newlines_seen + u64::from(self.saw_partial)
+        let partial = self.buf.last().is_some_and(|&b| b != b'\n');
+        self.first_line - 1 + count_newlines(&self.buf) + u64::from(partial)
     }
 
     /// Feeds more of the log. Each result found is passed to `emit`; return `false` from it to
     /// stop early (the scanner then ignores the rest of this call's data).
-    pub fn push(&mut self, mut data: &[u8], emit: &mut dyn FnMut(Found) -> bool) -> bool {
+    pub fn push(&mut self, data: &[u8], emit: &mut dyn FnMut(Found) -> bool) -> bool {
+        let old = self.buf.len();
+        self.buf.extend_from_slice(data);
+        self.appended(old, emit)
+    }
+
+    /// Reads up to one chunk from `reader` straight into the scanner's buffer (no copy) and
+    /// processes it. Returns the number of bytes read (0 at end of input) and whether to go on.
+    pub fn read_from(
+        &mut self,
+        reader: &mut dyn Read,
+        emit: &mut dyn FnMut(Found) -> bool,
+    ) -> std::io::Result<(usize, bool)> {
+        let old = self.buf.len();
+        let n = reader.take(CHUNK as u64).read_to_end(&mut self.buf)?;
+        Ok((n, self.appended(old, emit)))
+    }
+
+    fn appended(&mut self, old: usize, emit: &mut dyn FnMut(Found) -> bool) -> bool {
         if self.skipping {
-            match memchr::memchr(b'\n', data) {
+            match memchr::memchr(b'\n', &self.buf[old..]) {
                 Some(nl) => {
                     self.skipping = false;
-                    data = &data[nl..];
+                    self.buf.drain(old..old + nl);
                 }
-                None => return true,
+                None => {
+                    self.buf.truncate(old);
+                    return true;
+                }
             }
         }
-        self.newlines_seen += memchr::memchr_iter(b'\n', data).count() as u64;
-        self.buf.extend_from_slice(data);
-        self.saw_partial = self.buf.last().is_some_and(|&b| b != b'\n');
         let go_on = self.process(false, emit);
         // Bound the partial last line.
         let line_start = memchr::memrchr(b'\n', &self.buf).map_or(0, |i| i + 1);
@@ -566,6 +609,15 @@ impl Scanner {
         self.process(true, emit)
     }
 
+    /// The fields of the line starting at `start` (cut at MAX_LINE, cleaned).
+    fn line_fields(&self, start: usize, end: usize, want_users: bool) -> LineFields {
+        let e = memchr::memchr(b'\n', &self.buf[start..end]).map_or(end, |i| start + i);
+        fields(
+            &clean(&self.buf[start..e.min(start + MAX_LINE)]),
+            want_users,
+        )
+    }
+
     fn process(&mut self, at_end: bool, emit: &mut dyn FnMut(Found) -> bool) -> bool {
         let end = if at_end {
             self.buf.len()
@@ -579,7 +631,7 @@ impl Scanner {
             return true;
         }
 
-        // Hits: the prefilter's, and every custom pattern's (with its captures).
+        // Hits: the prefilter's, and every custom pattern's.
         let region = &self.buf[self.scan_from..end];
         let mut hits: Vec<(usize, Option<usize>)> = patterns()
             .prefilter
@@ -607,6 +659,13 @@ impl Scanner {
             }
             let line_end = memchr::memchr(b'\n', &self.buf[hit..end]).map_or(end, |i| hit + i);
 
+            // The user's own line first: most hits (a stray "user" or "@") end here.
+            let center_fields = self.line_fields(line_start, end, true);
+            if custom.is_none() && center_fields.users.is_empty() {
+                handled_until = line_end + 1;
+                continue;
+            }
+
             // The window: up to WINDOW lines before and after.
             let mut starts = vec![line_start];
             while starts.len() <= WINDOW {
@@ -633,33 +692,51 @@ impl Scanner {
             }
             let complete_window = after == WINDOW || at_end;
 
-            let window: Vec<LineFields> = starts
-                .iter()
-                .map(|&s| {
-                    let e = memchr::memchr(b'\n', &self.buf[s..end]).map_or(end, |i| s + i);
-                    fields(&clean(&self.buf[s..e.min(s + MAX_LINE)]))
-                })
-                .collect();
-            let result = match custom {
-                None => combine(&window, center, self.options.allow_private),
-                Some(k) => {
-                    let line = &self.buf[line_start..line_end];
-                    self.options.custom[k]
-                        .regex
-                        .captures(line)
-                        .and_then(|caps| custom_result(&caps, &window, center))
+            // A result that the user's own line gives completely (public host and port) is
+            // final: no other line in the window could change it. Otherwise the neighbours are
+            // read, and a result is only final once the lines after it are in.
+            let result = if custom.is_none() {
+                let alone = combine(std::slice::from_ref(&center_fields), 0, false);
+                if alone.as_ref().is_some_and(|r| r.2.is_some()) {
+                    alone
+                } else {
+                    if !complete_window {
+                        new_scan_from = line_start;
+                        break;
+                    }
+                    let mut window: Vec<LineFields> = Vec::with_capacity(starts.len());
+                    let mut center_fields = Some(center_fields);
+                    for (i, &s) in starts.iter().enumerate() {
+                        window.push(if i == center {
+                            center_fields.take().unwrap_or_default()
+                        } else {
+                            self.line_fields(s, end, false)
+                        });
+                    }
+                    combine(&window, center, self.options.allow_private)
                 }
+            } else {
+                let line = &self.buf[line_start..line_end];
+                let k = custom.unwrap_or_default();
+                let caps = self.options.custom[k].regex.captures(line);
+                let all_given = caps
+                    .as_ref()
+                    .is_some_and(|c| ["user", "host", "port"].iter().all(|n| c.name(n).is_some()));
+                if !complete_window && !all_given {
+                    new_scan_from = line_start;
+                    break;
+                }
+                let window: Vec<LineFields> = starts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &s)| self.line_fields(s, end, i == center))
+                    .collect();
+                caps.and_then(|caps| custom_result(&caps, &window, center))
             };
-            // Without the lines after it, a result missing its port waits for them.
-            if !complete_window && result.as_ref().is_none_or(|r| r.2.is_none()) {
-                new_scan_from = line_start;
-                break;
-            }
             handled_until = line_end + 1;
             if let Some((user, host, port)) = result {
-                // Line number of this line.
                 let (off, mut n) = line_cursor;
-                n += memchr::memchr_iter(b'\n', &self.buf[off..line_start]).count() as u64;
+                n += count_newlines(&self.buf[off..line_start]);
                 line_cursor = (line_start, n);
                 let found = Found {
                     user,
@@ -700,7 +777,7 @@ impl Scanner {
         if keep_from == 0 {
             return;
         }
-        self.first_line += memchr::memchr_iter(b'\n', &self.buf[..keep_from]).count() as u64;
+        self.first_line += count_newlines(&self.buf[..keep_from]);
         self.buf.drain(..keep_from);
         self.scan_from -= keep_from;
     }
@@ -714,16 +791,13 @@ pub fn scan_reader(
     emit: &mut dyn FnMut(Found) -> bool,
 ) -> std::io::Result<u64> {
     let mut scanner = Scanner::new(options);
-    let mut chunk = vec![0u8; CHUNK];
     loop {
-        let n = match reader.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+        match scanner.read_from(reader, emit) {
+            Ok((0, _)) => break,
+            Ok((_, true)) => {}
+            Ok((_, false)) => return Ok(scanner.lines_read()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
-        };
-        if !scanner.push(&chunk[..n], emit) {
-            return Ok(scanner.lines_read());
         }
     }
     scanner.finish(emit);
