@@ -11,6 +11,7 @@ pub mod fingerprint;
 pub mod fs;
 pub mod joblog;
 pub mod keys;
+pub mod term;
 
 pub use error::{Error, Result, exit};
 pub use ssh_key;

@@ -2,7 +2,6 @@
 //! [`run`], terminal conversation in [`prompt`]; errors are reported once, in `main`.
 
 pub mod cli;
-mod prompt;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -16,7 +15,7 @@ use rk_core::{Error, Result};
 use zeroize::Zeroizing;
 
 use cli::{Cli, ExportFormat, Format};
-use prompt::Passphrase;
+use rk_core::term::{self as prompt, Passphrase};
 
 pub fn run(cli: Cli) -> Result<()> {
     if cli.fingerprint {
@@ -323,45 +322,18 @@ fn new_passphrase(cli: &Cli) -> Result<Passphrase> {
 }
 
 /// Unlocks a key file: -P, --old-passphrase-file, or the terminal (3 tries).
-/// Returns the key and the passphrase that unlocked it (empty if it was not encrypted).
 fn unlock(
     cli: &Cli,
     path: &Path,
     file: &KeyFile,
     prompt_text: &str,
 ) -> Result<(PrivateKey, Passphrase)> {
-    let decrypt = |p: Passphrase| {
-        let bytes = (!p.is_empty() || file.is_encrypted()).then(|| p.as_bytes());
-        file.decrypt_with_limit(path, bytes, cli.max_kdf_rounds)
-            .map(|k| (k, p))
+    let given = match (&cli.old_passphrase, &cli.old_passphrase_file) {
+        (Some(p), _) => Some(Passphrase::from(p.as_str())),
+        (None, Some(f)) => Some(prompt::passphrase_from_file(f)?),
+        (None, None) => None,
     };
-    if !file.is_encrypted() {
-        return decrypt(Passphrase::empty());
-    }
-    if let Some(p) = &cli.old_passphrase {
-        return decrypt(Passphrase::from(p.as_str()));
-    }
-    if let Some(f) = &cli.old_passphrase_file {
-        return decrypt(prompt::passphrase_from_file(f)?);
-    }
-    if !prompt::have_terminal() {
-        return Err(Error::PassphraseNeeded {
-            path: path.to_path_buf(),
-        });
-    }
-    let mut last = None;
-    for _ in 0..3 {
-        match decrypt(prompt::secret(prompt_text)?) {
-            Err(e @ Error::WrongPassphrase { .. }) => {
-                eprintln!("Incorrect passphrase, try again.");
-                last = Some(e);
-            }
-            other => return other,
-        }
-    }
-    Err(last.unwrap_or(Error::WrongPassphrase {
-        path: path.to_path_buf(),
-    }))
+    prompt::unlock_key(file, path, given, cli.max_kdf_rounds, Some(prompt_text))
 }
 
 // ---------------------------------------------------------------------------------------------

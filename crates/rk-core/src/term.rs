@@ -1,10 +1,10 @@
-//! Talking to the user on the terminal: file names, y/n, and passphrases (never echoed,
+//! Talking to the user on the terminal (shared by the rk tools): file names, y/n, and passphrases (never echoed,
 //! zeroized after use).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
-use rk_core::{Error, Result};
+use crate::{Error, Result};
 use zeroize::Zeroizing;
 
 /// A passphrase, wiped from memory when dropped.
@@ -59,6 +59,51 @@ pub fn secret(prompt: &str) -> Result<Passphrase> {
         .map_err(Error::Terminal)
 }
 
+/// Unlocks a key file: with `given` (from -P or a file) if there is one, else by asking on the
+/// terminal naming the key, or with `prompt` (3 tries). Returns the key and the passphrase that opened it (empty
+/// if the key was not encrypted).
+pub fn unlock_key(
+    file: &crate::keys::KeyFile,
+    path: &Path,
+    given: Option<Passphrase>,
+    max_kdf_rounds: u32,
+    prompt: Option<&str>,
+) -> Result<(ssh_key::PrivateKey, Passphrase)> {
+    let decrypt = |p: Passphrase| {
+        let bytes = file.is_encrypted().then(|| p.as_bytes());
+        file.decrypt_with_limit(path, bytes, max_kdf_rounds)
+            .map(|k| (k, p))
+    };
+    if !file.is_encrypted() {
+        return decrypt(Passphrase::empty());
+    }
+    if let Some(p) = given {
+        return decrypt(p);
+    }
+    if !have_terminal() {
+        return Err(Error::PassphraseNeeded {
+            path: path.to_path_buf(),
+        });
+    }
+    let prompt = match prompt {
+        Some(p) => p.to_string(),
+        None => format!("Enter passphrase for \"{}\": ", path.display()),
+    };
+    let mut last = None;
+    for _ in 0..3 {
+        match decrypt(secret(&prompt)?) {
+            Err(e @ Error::WrongPassphrase { .. }) => {
+                eprintln!("Incorrect passphrase, try again.");
+                last = Some(e);
+            }
+            other => return other,
+        }
+    }
+    Err(last.unwrap_or(Error::WrongPassphrase {
+        path: path.to_path_buf(),
+    }))
+}
+
 /// Asks for a new passphrase twice; on a mismatch says so and asks again (3 rounds).
 pub fn new_passphrase_twice(first: &str, again: &str) -> Result<Passphrase> {
     for _ in 0..3 {
@@ -74,15 +119,15 @@ pub fn new_passphrase_twice(first: &str, again: &str) -> Result<Passphrase> {
 
 /// The first line of a file (trailing CR/LF removed), as puttygen and ssh tooling do.
 pub fn passphrase_from_file(path: &Path) -> Result<Passphrase> {
-    let bytes = Zeroizing::new(rk_core::fs::read_limited(path, 64 * 1024).map_err(
-        |e| match e {
+    let bytes = Zeroizing::new(
+        crate::fs::read_limited(path, 64 * 1024).map_err(|e| match e {
             Error::NotAKey { path, .. } => Error::Usage(format!(
                 "{}: too large for a passphrase file",
                 path.display()
             )),
             other => other,
-        },
-    )?);
+        })?,
+    );
     let text = std::str::from_utf8(&bytes).map_err(|_| {
         Error::Usage(format!(
             "{}: the passphrase file is not UTF-8 text",

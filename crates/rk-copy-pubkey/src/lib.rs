@@ -1,0 +1,523 @@
+//! `rk-copy-pubkey`: the public key, normalised to one `authorized_keys` line, onto the
+//! clipboard — and never a private key.
+//!
+//! On X11 and Wayland the clipboard is served by the process that set it, so a copy made by a
+//! short-lived command vanishes when it exits. Like xclip and wl-copy, rk hands the text to a
+//! detached copy of itself (its own session; the text through a pipe, never argv or the
+//! environment) that serves the selection until another program takes it, then exits.
+
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use clap::Parser;
+use rk_core::fingerprint::{self, FingerprintHash};
+use rk_core::fs::display_path;
+use rk_core::keys::{self, KeyFile};
+use rk_core::ssh_key::PublicKey;
+use rk_core::term::{self, Passphrase};
+use rk_core::{Error, Result};
+
+const AFTER_HELP: &str = "\
+Examples:
+  rk-copy-pubkey                      copy ~/.ssh/id_rsa.pub (or id_ed25519.pub, id_ecdsa.pub)
+  rk-copy-pubkey -f ~/.ssh/work.pub   copy a given key
+  rk-copy-pubkey < key.pub            pbcopy-style, from standard input
+  rk-copy-pubkey mykey.ppk            the public half of a PuTTY key (no passphrase needed)
+  rk-copy-pubkey --list               the keys it can copy, with fingerprints
+  rk-copy-pubkey --print              print the line instead of copying it
+
+Then paste it into Job Settings -> SSH Public Key.
+
+Accepted: OpenSSH public keys, RFC 4716 blocks (PuTTYgen's \"Save public key\"), PuTTY .ppk
+files and private key files (their public half only). A private key is never copied or printed;
+piped in on standard input it is refused.
+
+Where the copy goes: the desktop clipboard (X11, Wayland, macOS, Windows); with no display
+(e.g. inside SSH) or with --osc52, the terminal's clipboard through the OSC 52 escape sequence
+(wrapped for tmux and screen).
+
+Exit status:
+  0  copied (or printed with --print)
+  1  refused: not a key, a private key on standard input, no key found, or no clipboard
+     reachable (the line is then printed so you can copy it by hand)
+  2  I/O or internal error";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rk-copy-pubkey",
+    version,
+    about = "Copy your SSH public key to the clipboard, ready to paste into Job Settings",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    /// Key file: .pub, RFC 4716, .ppk or a private key (its public half); '-' reads stdin
+    #[arg(value_name = "FILE", conflicts_with = "file_flag")]
+    pub file: Option<PathBuf>,
+
+    /// Key file (same as the positional FILE, as in ssh-keygen)
+    #[arg(short = 'f', value_name = "FILE")]
+    pub file_flag: Option<PathBuf>,
+
+    /// List the keys in ~/.ssh that rk-copy-pubkey would copy, with fingerprints
+    #[arg(long)]
+    pub list: bool,
+
+    /// Print the normalised line on stdout instead of copying it
+    #[arg(long, conflicts_with = "osc52")]
+    pub print: bool,
+
+    /// Copy through the terminal (OSC 52 escape), e.g. inside SSH or tmux
+    #[arg(long)]
+    pub osc52: bool,
+
+    /// Passphrase of an encrypted private key, from the first line of FILE (only needed to
+    /// read its comment)
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Only errors on stderr
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// Internal: serve the clipboard in the background (the detached holder)
+    #[arg(long, hide = true)]
+    pub hold_clipboard: bool,
+}
+
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// Default identities, in the order OpenSSH tries them (minus the ones rk cannot make).
+const DEFAULT_KEYS: &[&str] = &["id_rsa", "id_ed25519", "id_ecdsa"];
+
+pub fn run(cli: Cli) -> Result<()> {
+    if cli.hold_clipboard {
+        return hold_clipboard();
+    }
+    if cli.list {
+        return list();
+    }
+    let (public, source) = load(&cli)?;
+    let line = normalised_line(&public)?;
+
+    if cli.print {
+        print_line(&line)?;
+        return Ok(());
+    }
+    let how = deliver(&line, cli.osc52)?;
+    if !cli.quiet {
+        let (verb, place) = match how {
+            Delivered::Clipboard => ("Copied", ""),
+            Delivered::Osc52 => ("Sent", " to your terminal's clipboard (OSC 52)"),
+        };
+        eprintln!(
+            "{verb} {} ({}, {}) from {source}{place} — paste it into Job Settings → SSH Public Key.",
+            abbreviated(&line),
+            fingerprint::fingerprint(&public, FingerprintHash::Sha256),
+            if public.comment().is_empty() {
+                "no comment"
+            } else {
+                public.comment().as_str_lossy()
+            },
+        );
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which key
+
+fn load(cli: &Cli) -> Result<(PublicKey, String)> {
+    let explicit = cli.file.as_ref().or(cli.file_flag.as_ref());
+    match explicit {
+        Some(p) if p.as_os_str() == "-" => from_stdin()?.ok_or_else(|| {
+            Error::Usage("standard input is empty: pipe a public key in, e.g. rk-copy-pubkey < ~/.ssh/id_rsa.pub".into())
+        }),
+        Some(p) => from_file(&rk_core::fs::expand_tilde(&p.to_string_lossy()), cli),
+        // Piped in, pbcopy-style; nothing piped (stdin is /dev/null in a script): the default key.
+        None if !io::stdin().is_terminal() => match from_stdin()? {
+            Some(found) => Ok(found),
+            None => default_key(cli),
+        },
+        None => default_key(cli),
+    }
+}
+
+/// The key on standard input, or `None` if nothing was piped in.
+fn from_stdin() -> Result<Option<(PublicKey, String)>> {
+    let mut bytes = Vec::new();
+    io::stdin()
+        .lock()
+        .take(keys::MAX_KEY_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("cannot read", "standard input", e))?;
+    let bytes = zeroize::Zeroizing::new(bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let file = keys::parse_key(&bytes, Path::new("standard input"))?;
+    if file.is_private() {
+        // Whoever pipes a private key in almost surely meant the .pub: refuse, copy nothing.
+        return Err(Error::Usage(format!(
+            "standard input holds a PRIVATE key ({}); nothing was copied. Never paste a private key \
+             anywhere. Copy the public key instead: rk-copy-pubkey -f ~/.ssh/id_rsa.pub (or give the \
+             private key file with -f, and rk-copy-pubkey copies only its public half).",
+            file.format_name()
+        )));
+    }
+    Ok(Some((file.public_key(), "standard input".to_string())))
+}
+
+fn from_file(path: &Path, cli: &Cli) -> Result<(PublicKey, String)> {
+    let file = keys::read_key_file(path)?;
+    let mut public = file.public_key();
+    if file.is_encrypted() && matches!(file, KeyFile::OpenSsh(_)) {
+        // The comment of an encrypted OpenSSH key is inside the encrypted part: take it from the
+        // .pub beside it, or unlock the key, or go without.
+        if let Some(comment) = sibling_comment(path, &public) {
+            public.set_comment(comment);
+        } else {
+            let given = match &cli.passphrase_file {
+                Some(f) => Some(term::passphrase_from_file(f)?),
+                None => None,
+            };
+            if given.is_some() || term::have_terminal() {
+                let (key, _): (_, Passphrase) =
+                    term::unlock_key(&file, path, given, keys::MAX_KDF_ROUNDS, None)?;
+                public = key.public_key().clone();
+            } else if !cli.quiet {
+                eprintln!(
+                    "rk-copy-pubkey: {} is encrypted and no terminal is available: copying its public half without the comment.",
+                    display_path(path)
+                );
+            }
+        }
+    }
+    Ok((public, display_path(path)))
+}
+
+fn sibling_comment(private: &Path, public: &PublicKey) -> Option<rk_core::ssh_key::Comment> {
+    match keys::read_key_file(&keys::public_path(private)) {
+        Ok(KeyFile::Public(p)) if p.key_data() == public.key_data() && !p.comment().is_empty() => {
+            Some(p.comment().clone())
+        }
+        _ => None,
+    }
+}
+
+/// `~/.ssh/id_*.pub` that exist, else private keys without a `.pub`, in OpenSSH's order.
+fn candidates() -> Result<Vec<PathBuf>> {
+    let dir = rk_core::fs::ssh_dir()?;
+    let mut found = Vec::new();
+    for name in DEFAULT_KEYS {
+        let private = dir.join(name);
+        let public = keys::public_path(&private);
+        if public.is_file() {
+            found.push(public);
+        } else if private.is_file() {
+            found.push(private);
+        }
+    }
+    Ok(found)
+}
+
+fn default_key(cli: &Cli) -> Result<(PublicKey, String)> {
+    let found = candidates()?;
+    let first = found.first().ok_or_else(|| {
+        Error::Usage(format!(
+            "no key found in {} (looked for id_rsa.pub, id_ed25519.pub, id_ecdsa.pub). Make one with: rk-keygen -b 4096",
+            display_path(&rk_core::fs::ssh_dir().unwrap_or_default())
+        ))
+    })?;
+    from_file(first, cli)
+}
+
+fn list() -> Result<()> {
+    let found = candidates()?;
+    if found.is_empty() {
+        return Err(Error::Usage(
+            "no keys in ~/.ssh: make one with rk-keygen -b 4096".into(),
+        ));
+    }
+    let mut out = io::stdout().lock();
+    for (i, path) in found.iter().enumerate() {
+        let line = match keys::read_key_file(path) {
+            Ok(file) => fingerprint::fingerprint_line(&file.public_key(), FingerprintHash::Sha256),
+            Err(e) => format!("unreadable: {e}"),
+        };
+        let mark = if i == 0 { "  (default)" } else { "" };
+        let _ = writeln!(out, "{:<24} {line}{mark}", display_path(path));
+    }
+    Ok(())
+}
+
+/// The one line to paste: `type base64 comment`, no newline, no control characters.
+fn normalised_line(public: &PublicKey) -> Result<String> {
+    let line = keys::public_line(public)?;
+    Ok(line
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .to_string())
+}
+
+/// `ssh-rsa AAAAB3NzaC1y…Kj8=`: enough to recognise, short enough for one line.
+fn abbreviated(line: &str) -> String {
+    let mut parts = line.split(' ');
+    let kind = parts.next().unwrap_or_default();
+    let b64 = parts.next().unwrap_or_default();
+    if b64.len() <= 24 {
+        return format!("{kind} {b64}");
+    }
+    format!("{kind} {}…{}", &b64[..12], &b64[b64.len() - 8..])
+}
+
+fn print_line(line: &str) -> Result<()> {
+    let mut out = io::stdout().lock();
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(Error::io("cannot write to", "standard output", e))
+        }
+        _ => Ok(()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where it goes
+
+enum Delivered {
+    Clipboard,
+    Osc52,
+}
+
+fn have_display() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()))
+}
+
+fn deliver(line: &str, osc52: bool) -> Result<Delivered> {
+    if osc52 {
+        write_osc52(line)?;
+        return Ok(Delivered::Osc52);
+    }
+    let clipboard_error = if cfg!(any(target_os = "macos", windows)) || have_display() {
+        match set_clipboard(line) {
+            Ok(()) => return Ok(Delivered::Clipboard),
+            Err(e) => e,
+        }
+    } else {
+        "no display (DISPLAY and WAYLAND_DISPLAY are unset, as inside an SSH session)".to_string()
+    };
+    // No desktop clipboard: the terminal's, if there is a terminal to talk to.
+    if let Ok(tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+        write_osc52_to(tty, line).map_err(|e| Error::io("cannot write to", "/dev/tty", e))?;
+        eprintln!(
+            "rk-copy-pubkey: {clipboard_error}; using your terminal's clipboard (OSC 52) instead."
+        );
+        return Ok(Delivered::Osc52);
+    }
+    print_line(line)?;
+    Err(Error::Usage(format!(
+        "no clipboard reachable: {clipboard_error}, and no terminal for OSC 52. The key is printed \
+         above: copy it from there, or run rk-copy-pubkey --print > key.txt."
+    )))
+}
+
+/// The OSC 52 "set clipboard" sequence for this terminal (wrapped for tmux or screen).
+pub fn osc52_sequence(text: &str, tmux: bool, screen: bool) -> Vec<u8> {
+    use rk_core::ssh_key::encoding::base64::{Base64, Encoding};
+    let b64 = Base64::encode_string(text.as_bytes());
+    if tmux {
+        // tmux passes a DCS through with every ESC doubled.
+        format!("\x1bPtmux;\x1b\x1b]52;c;{b64}\x07\x1b\\").into_bytes()
+    } else if screen {
+        // screen limits a DCS string, so the sequence goes through in 76-byte pieces.
+        let mut out = String::from("\x1bP\x1b]52;c;");
+        let pieces: Vec<&str> = b64
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap_or_default())
+            .collect();
+        out.push_str(&pieces.join("\x1b\\\x1bP"));
+        out.push_str("\x07\x1b\\");
+        out.into_bytes()
+    } else {
+        format!("\x1b]52;c;{b64}\x07").into_bytes()
+    }
+}
+
+fn write_osc52_to(mut w: impl Write, line: &str) -> io::Result<()> {
+    let tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
+    let screen = std::env::var_os("STY").is_some_and(|v| !v.is_empty());
+    w.write_all(&osc52_sequence(line, tmux, screen))?;
+    w.flush()
+}
+
+/// `--osc52`: to the terminal, or to stdout when there is none (e.g. redirected for a test).
+fn write_osc52(line: &str) -> Result<()> {
+    match std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+        Ok(tty) => {
+            write_osc52_to(tty, line).map_err(|e| Error::io("cannot write to", "/dev/tty", e))
+        }
+        Err(_) => write_osc52_to(io::stdout().lock(), line)
+            .map_err(|e| Error::io("cannot write to", "standard output", e)),
+    }
+}
+
+#[cfg(any(target_os = "macos", windows))]
+fn set_clipboard(line: &str) -> std::result::Result<(), String> {
+    // The system keeps the text after we exit.
+    arboard::Clipboard::new()
+        .and_then(|mut c| c.set_text(line.to_string()))
+        .map_err(|e| format!("the clipboard refused the text: {e}"))
+}
+
+/// X11/Wayland: start the detached holder, hand it the line through a pipe, and wait (briefly)
+/// until it says it owns the clipboard.
+#[cfg(not(any(target_os = "macos", windows)))]
+fn set_clipboard(line: &str) -> std::result::Result<(), String> {
+    use std::os::unix::process::CommandExt;
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot find rk-copy-pubkey itself: {e}"))?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("--hold-clipboard")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .current_dir("/");
+    // SAFETY: setsid() is async-signal-safe and touches no memory of the parent; it puts the
+    // holder in its own session so that closing the terminal or Ctrl-C does not end it.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start the clipboard holder: {e}"))?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or("no pipe to the clipboard holder")?;
+    stdin
+        .write_all(line.as_bytes())
+        .map_err(|e| format!("cannot hand the key to the clipboard holder: {e}"))?;
+    drop(stdin);
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or("no pipe from the clipboard holder")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut status = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut status);
+        let _ = tx.send(status);
+    });
+    match rx.recv_timeout(Duration::from_secs(5)) {
+        Ok(s) if s.trim() == "ready" => Ok(()),
+        Ok(s) if !s.is_empty() => {
+            let _ = child.wait();
+            Err(s.trim().trim_start_matches("error: ").to_string())
+        }
+        Ok(_) => {
+            let _ = child.wait();
+            Err("the clipboard holder stopped without taking the clipboard".into())
+        }
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err("the clipboard did not answer within 5 s".into())
+        }
+    }
+}
+
+/// The detached holder: reads the line from stdin, owns the clipboard, says "ready", then
+/// serves the selection until another program takes it.
+fn hold_clipboard() -> Result<()> {
+    let mut text = String::new();
+    io::stdin()
+        .take(64 * 1024)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::io("cannot read", "standard input", e))?;
+    let status = |msg: &str| {
+        let mut out = io::stdout().lock();
+        let _ = writeln!(out, "{msg}");
+        let _ = out.flush();
+    };
+    // Belt and braces: the holder serves a public key line and nothing else.
+    if PublicKey::from_openssh(text.trim()).is_err() || text.contains('\n') {
+        status("error: the holder was given something that is not one public key line");
+        return Err(Error::Usage("not a public key line".into()));
+    }
+    let mut clipboard = match arboard::Clipboard::new() {
+        Ok(c) => c,
+        Err(e) => {
+            status(&format!("error: cannot open the clipboard: {e}"));
+            return Err(Error::Usage(e.to_string()));
+        }
+    };
+    if let Err(e) = clipboard.set_text(text.clone()) {
+        status(&format!("error: the clipboard refused the text: {e}"));
+        return Err(Error::Usage(e.to_string()));
+    }
+    status("ready");
+    detach_stdio();
+    #[cfg(not(any(target_os = "macos", windows)))]
+    {
+        use arboard::SetExtLinux;
+        let _ = clipboard.set().wait().text(text);
+    }
+    Ok(())
+}
+
+/// Points stdin/stdout/stderr at /dev/null so the holder keeps no pipe or terminal open.
+fn detach_stdio() {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        if let Ok(null) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+        {
+            for fd in 0..=2 {
+                // SAFETY: dup2 on valid descriptors; replaces the standard streams only.
+                unsafe {
+                    libc::dup2(null.as_raw_fd(), fd);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn osc52_forms() {
+        assert_eq!(osc52_sequence("hi", false, false), b"\x1b]52;c;aGk=\x07");
+        assert_eq!(
+            osc52_sequence("hi", true, false),
+            b"\x1bPtmux;\x1b\x1b]52;c;aGk=\x07\x1b\\"
+        );
+        let long = "x".repeat(100);
+        let screen = String::from_utf8(osc52_sequence(&long, false, true)).unwrap();
+        assert!(screen.starts_with("\x1bP\x1b]52;c;"));
+        assert!(screen.ends_with("\x07\x1b\\"));
+        assert_eq!(screen.matches("\x1b\\\x1bP").count(), 1);
+    }
+
+    #[test]
+    fn abbreviation_keeps_type_and_ends() {
+        let line =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGAH0Gum5UT+0DwnNedugL/nCqvJTD0DwwP/7DE+NFH5 c";
+        assert_eq!(abbreviated(line), "ssh-ed25519 AAAAC3NzaC1l…7DE+NFH5");
+    }
+}
