@@ -134,7 +134,8 @@ pub fn is_valid_user(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
-fn is_valid_hostname(name: &str) -> bool {
+/// A DNS host name (labels of letters, digits and `-`).
+pub fn is_valid_hostname(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
         && name.split('.').all(|label| {

@@ -6,11 +6,13 @@
 //! async SSH stack. Key types are `ssh_key`'s, which russh re-exports, so keys flow straight
 //! into the SSH client.
 
+pub mod destination;
 pub mod error;
 pub mod fingerprint;
 pub mod fs;
 pub mod joblog;
 pub mod keys;
+pub mod known_hosts;
 pub mod term;
 
 pub use error::{Error, Result, exit};
