@@ -284,7 +284,10 @@ impl XServer {
             .expect("Xvfb did not report its display");
         let display = format!(":{}", number.trim());
         assert!(number.trim().parse::<u32>().is_ok(), "Xvfb said {number:?}");
-        XServer { _server: server, display }
+        XServer {
+            _server: server,
+            display,
+        }
     }
 
     /// `xclip -o -selection clipboard` on this display (None if the clipboard is empty).

@@ -1,1 +1,15 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match rk_connect::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help/version: 0; a bad option is rk-connect's own error: 255, as with ssh.
+            return ExitCode::from(if e.use_stderr() { 255 } else { 0 });
+        }
+    };
+    ExitCode::from(rk_connect::run(cli).clamp(0, 255) as u8)
+}

@@ -15,7 +15,11 @@ pub struct Destination {
 impl Destination {
     /// `user@host` for messages (IPv6 in brackets when a port follows).
     pub fn display(&self) -> String {
-        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
         let mut s = match &self.user {
             Some(u) => format!("{u}@{host}"),
             None => host,
@@ -34,11 +38,17 @@ fn bad(input: &str, why: &str) -> Error {
 }
 
 fn parse_host(input: &str, host: &str) -> Result<String> {
-    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     if host.parse::<std::net::IpAddr>().is_ok() || is_valid_hostname(host) {
         Ok(host.to_string())
     } else {
-        Err(bad(input, "the host is neither an IP address nor a host name"))
+        Err(bad(
+            input,
+            "the host is neither an IP address nor a host name",
+        ))
     }
 }
 
@@ -46,7 +56,10 @@ fn parse_user(input: &str, user: &str) -> Result<String> {
     if is_valid_user(user) {
         Ok(user.to_string())
     } else {
-        Err(bad(input, "the user name has characters a login name cannot have"))
+        Err(bad(
+            input,
+            "the user name has characters a login name cannot have",
+        ))
     }
 }
 
@@ -60,7 +73,9 @@ pub fn parse(input: &str) -> Result<Destination> {
             None => (None, rest),
         };
         let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
-            let (h, after) = v6.split_once(']').ok_or_else(|| bad(input, "unclosed '['"))?;
+            let (h, after) = v6
+                .split_once(']')
+                .ok_or_else(|| bad(input, "unclosed '['"))?;
             let port = match after.strip_prefix(':') {
                 Some(p) => Some(p),
                 None if after.is_empty() => None,
@@ -74,10 +89,19 @@ pub fn parse(input: &str) -> Result<Destination> {
             }
         };
         let port = match port {
-            Some(p) => Some(p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| bad(input, "bad port"))?),
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p != 0)
+                    .ok_or_else(|| bad(input, "bad port"))?,
+            ),
             None => None,
         };
-        return Ok(Destination { user, host: parse_host(input, host)?, port });
+        return Ok(Destination {
+            user,
+            host: parse_host(input, host)?,
+            port,
+        });
     }
     let (user, host) = match s.rsplit_once('@') {
         Some((u, h)) => (Some(parse_user(input, u)?), h),
@@ -86,12 +110,18 @@ pub fn parse(input: &str) -> Result<Destination> {
     if host.is_empty() {
         return Err(bad(input, "no host"));
     }
-    Ok(Destination { user, host: parse_host(input, host)?, port: None })
+    Ok(Destination {
+        user,
+        host: parse_host(input, host)?,
+        port: None,
+    })
 }
 
 /// The job `rk-parse-log --save` remembered, if any.
 pub fn saved_job() -> Result<Option<(Destination, std::path::PathBuf)>> {
-    let Some(path) = crate::joblog::last_job_path() else { return Ok(None) };
+    let Some(path) = crate::joblog::last_job_path() else {
+        return Ok(None);
+    };
     match std::fs::read_to_string(&path) {
         Ok(text) => {
             let line = text.lines().next().unwrap_or_default();
@@ -107,23 +137,56 @@ mod tests {
     use super::*;
 
     fn d(user: Option<&str>, host: &str, port: Option<u16>) -> Destination {
-        Destination { user: user.map(str::to_string), host: host.into(), port }
+        Destination {
+            user: user.map(str::to_string),
+            host: host.into(),
+            port,
+        }
     }
 
     #[test]
     fn forms() {
-        assert_eq!(parse("uprod_x@3.80.3.168").unwrap(), d(Some("uprod_x"), "3.80.3.168", None));
-        assert_eq!(parse("ssh://uprod_x@3.80.3.168:32100").unwrap(), d(Some("uprod_x"), "3.80.3.168", Some(32100)));
-        assert_eq!(parse("ssh://u@[2600:1f18::5]:22").unwrap(), d(Some("u"), "2600:1f18::5", Some(22)));
-        assert_eq!(parse("ssh://u@[2600:1f18::5]").unwrap(), d(Some("u"), "2600:1f18::5", None));
-        assert_eq!(parse("u@2600:1f18::5").unwrap(), d(Some("u"), "2600:1f18::5", None));
-        assert_eq!(parse("head.example.org").unwrap(), d(None, "head.example.org", None));
-        assert_eq!(d(Some("u"), "2600::5", Some(22)).display(), "u@[2600::5]:22");
+        assert_eq!(
+            parse("uprod_x@3.80.3.168").unwrap(),
+            d(Some("uprod_x"), "3.80.3.168", None)
+        );
+        assert_eq!(
+            parse("ssh://uprod_x@3.80.3.168:32100").unwrap(),
+            d(Some("uprod_x"), "3.80.3.168", Some(32100))
+        );
+        assert_eq!(
+            parse("ssh://u@[2600:1f18::5]:22").unwrap(),
+            d(Some("u"), "2600:1f18::5", Some(22))
+        );
+        assert_eq!(
+            parse("ssh://u@[2600:1f18::5]").unwrap(),
+            d(Some("u"), "2600:1f18::5", None)
+        );
+        assert_eq!(
+            parse("u@2600:1f18::5").unwrap(),
+            d(Some("u"), "2600:1f18::5", None)
+        );
+        assert_eq!(
+            parse("head.example.org").unwrap(),
+            d(None, "head.example.org", None)
+        );
+        assert_eq!(
+            d(Some("u"), "2600::5", Some(22)).display(),
+            "u@[2600::5]:22"
+        );
     }
 
     #[test]
     fn refusals() {
-        for bad in ["", "u@", "$(x)@1.2.3.4", "u@host name", "ssh://u@1.2.3.4:0", "ssh://u@1.2.3.4:99999", "ssh://u@[::1"] {
+        for bad in [
+            "",
+            "u@",
+            "$(x)@1.2.3.4",
+            "u@host name",
+            "ssh://u@1.2.3.4:0",
+            "ssh://u@1.2.3.4:99999",
+            "ssh://u@[::1",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

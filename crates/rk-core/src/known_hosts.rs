@@ -25,14 +25,22 @@ pub enum HostKeyStatus {
     /// No entry for this host with this key type (nor a mismatching one).
     Unknown,
     /// The host is known with a different key of the same type: possible attack.
-    Changed { path: PathBuf, line: usize, known: Box<PublicKey> },
+    Changed {
+        path: PathBuf,
+        line: usize,
+        known: Box<PublicKey>,
+    },
     /// The key is marked `@revoked`.
     Revoked { path: PathBuf, line: usize },
 }
 
 /// The name OpenSSH looks up: `host`, or `[host]:port` when the port is not 22.
 pub fn host_name(host: &str, port: u16) -> String {
-    if port == 22 { host.to_string() } else { format!("[{host}]:{port}") }
+    if port == 22 {
+        host.to_string()
+    } else {
+        format!("[{host}]:{port}")
+    }
 }
 
 /// `~/.ssh/known_hosts`.
@@ -57,14 +65,19 @@ pub fn check(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<Host
         }
         // Lines ssh-key cannot parse (unknown key types, certificates) are skipped, as OpenSSH
         // skips what it does not understand.
-        let Ok(entry) = line.parse::<Entry>() else { continue };
+        let Ok(entry) = line.parse::<Entry>() else {
+            continue;
+        };
         if !matches(entry.host_patterns(), &name) {
             continue;
         }
         let same_key = entry.public_key().key_data() == key.key_data();
         match entry.marker() {
             Some(Marker::Revoked) if same_key => {
-                return Ok(HostKeyStatus::Revoked { path: path.to_path_buf(), line: index + 1 });
+                return Ok(HostKeyStatus::Revoked {
+                    path: path.to_path_buf(),
+                    line: index + 1,
+                });
             }
             Some(_) => continue,
             None if same_key => known = true,
@@ -79,13 +92,19 @@ pub fn check(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<Host
         }
     }
     // Like OpenSSH, a matching key anywhere wins over a mismatching one of the same type.
-    Ok(if known { HostKeyStatus::Known } else { changed.unwrap_or(HostKeyStatus::Unknown) })
+    Ok(if known {
+        HostKeyStatus::Known
+    } else {
+        changed.unwrap_or(HostKeyStatus::Unknown)
+    })
 }
 
 fn matches(patterns: &HostPatterns, name: &str) -> bool {
     match patterns {
         HostPatterns::HashedName { salt, hash } => {
-            let Ok(mut mac) = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(salt) else { return false };
+            let Ok(mut mac) = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(salt) else {
+                return false;
+            };
             mac.update(name.as_bytes());
             mac.verify_slice(hash).is_ok()
         }
@@ -139,7 +158,8 @@ fn glob(pattern: &str, name: &str) -> bool {
 pub fn append(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.exists() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io("cannot create directory", dir, e))?;
             crate::fs::ensure_private_dir(dir)?;
         }
     }
@@ -161,7 +181,9 @@ pub fn append(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<()>
     let needs_newline = {
         use std::io::{Read, Seek, SeekFrom};
         let mut last = [0u8; 1];
-        file.seek(SeekFrom::End(-1)).is_ok() && file.read_exact(&mut last).is_ok() && last[0] != b'\n'
+        file.seek(SeekFrom::End(-1)).is_ok()
+            && file.read_exact(&mut last).is_ok()
+            && last[0] != b'\n'
     };
     let line = format!(
         "{}{} {}\n",
@@ -181,7 +203,10 @@ mod tests {
     use super::*;
 
     fn key(name: &str) -> PublicKey {
-        let p = format!("{}/../../../shared/fixtures/keys/openssh/{name}.pub", env!("CARGO_MANIFEST_DIR"));
+        let p = format!(
+            "{}/../../../shared/fixtures/keys/openssh/{name}.pub",
+            env!("CARGO_MANIFEST_DIR")
+        );
         PublicKey::from_openssh(std::fs::read_to_string(p).unwrap().trim()).unwrap()
     }
 
@@ -190,14 +215,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("known_hosts");
         let (ed, ec) = (key("ed25519"), key("ecdsa256"));
-        assert_eq!(check(&path, "1.2.3.4", 32100, &ed).unwrap(), HostKeyStatus::Unknown);
+        assert_eq!(
+            check(&path, "1.2.3.4", 32100, &ed).unwrap(),
+            HostKeyStatus::Unknown
+        );
         append(&path, "1.2.3.4", 32100, &ed).unwrap();
-        assert_eq!(check(&path, "1.2.3.4", 32100, &ed).unwrap(), HostKeyStatus::Known);
-        assert_eq!(check(&path, "1.2.3.4", 22, &ed).unwrap(), HostKeyStatus::Unknown);
+        assert_eq!(
+            check(&path, "1.2.3.4", 32100, &ed).unwrap(),
+            HostKeyStatus::Known
+        );
+        assert_eq!(
+            check(&path, "1.2.3.4", 22, &ed).unwrap(),
+            HostKeyStatus::Unknown
+        );
         // Another key type for the same host is simply unknown (OpenSSH learns it separately).
-        assert_eq!(check(&path, "1.2.3.4", 32100, &ec).unwrap(), HostKeyStatus::Unknown);
+        assert_eq!(
+            check(&path, "1.2.3.4", 32100, &ec).unwrap(),
+            HostKeyStatus::Unknown
+        );
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("[1.2.3.4]:32100 ssh-ed25519 AAAA"), "{text}");
+        assert!(
+            text.starts_with("[1.2.3.4]:32100 ssh-ed25519 AAAA"),
+            "{text}"
+        );
 
         // A different Ed25519 key for the same name: changed, with the line number.
         let other = PublicKey::from_openssh(
@@ -223,13 +263,34 @@ mod tests {
         mac.update(b"[10.0.0.1]:2222");
         let hash = mac.finalize().into_bytes();
         use ssh_key::encoding::base64::{Base64, Encoding};
-        let hashed = format!("|1|{}|{} {} {}\n", Base64::encode_string(&salt), Base64::encode_string(&hash), blob[0], blob[1]);
-        let patterns = format!("*.example.org,!bad.example.org {} {}\n# comment\n\nbogus line here\n", blob[0], blob[1]);
+        let hashed = format!(
+            "|1|{}|{} {} {}\n",
+            Base64::encode_string(&salt),
+            Base64::encode_string(&hash),
+            blob[0],
+            blob[1]
+        );
+        let patterns = format!(
+            "*.example.org,!bad.example.org {} {}\n# comment\n\nbogus line here\n",
+            blob[0], blob[1]
+        );
         std::fs::write(&path, format!("{hashed}{patterns}")).unwrap();
-        assert_eq!(check(&path, "10.0.0.1", 2222, &ed).unwrap(), HostKeyStatus::Known);
-        assert_eq!(check(&path, "10.0.0.1", 22, &ed).unwrap(), HostKeyStatus::Unknown);
-        assert_eq!(check(&path, "head.example.org", 22, &ed).unwrap(), HostKeyStatus::Known);
-        assert_eq!(check(&path, "bad.example.org", 22, &ed).unwrap(), HostKeyStatus::Unknown);
+        assert_eq!(
+            check(&path, "10.0.0.1", 2222, &ed).unwrap(),
+            HostKeyStatus::Known
+        );
+        assert_eq!(
+            check(&path, "10.0.0.1", 22, &ed).unwrap(),
+            HostKeyStatus::Unknown
+        );
+        assert_eq!(
+            check(&path, "head.example.org", 22, &ed).unwrap(),
+            HostKeyStatus::Known
+        );
+        assert_eq!(
+            check(&path, "bad.example.org", 22, &ed).unwrap(),
+            HostKeyStatus::Unknown
+        );
     }
 
     #[test]
@@ -255,7 +316,10 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 10);
         for i in 0..10u16 {
-            assert_eq!(check(&path, "10.1.1.1", 2000 + i, &ed).unwrap(), HostKeyStatus::Known);
+            assert_eq!(
+                check(&path, "10.1.1.1", 2000 + i, &ed).unwrap(),
+                HostKeyStatus::Known
+            );
         }
     }
 }

@@ -1,0 +1,122 @@
+//! The command line of `rk-connect`: OpenSSH's flags where they exist, plus the platform's
+//! workflow (job logs, port 32100 or 22, waiting for the cluster).
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+const AFTER_HELP: &str = "\
+Examples:
+  rk-connect uprod_00Grm@3.80.3.168            shell on the head node (tries port 32100, then 22)
+  rk-connect ssh://uprod_00Grm@3.80.3.168:32100  the form rk-parse-log prints
+  rk-connect --from-log job.log                 read user, address and port from the job log
+  rk-parse-log --save job.log && rk-connect     connect to the remembered job
+  rk-connect DEST -- nvidia-smi                 run one command, exit with its status
+  rk-connect --wait 300 --from-log job.log      wait until the head node accepts connections
+
+Host keys are checked against ~/.ssh/known_hosts ([host]:port entries for ports other than 22).
+An unknown host is shown with its fingerprint and you are asked; without a terminal it is
+refused unless --accept-new. A changed host key is always refused.
+
+Exit status:
+  the remote command's status (128+N if it died of signal N)
+  255  rk-connect's own error: connection, host key, authentication";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rk-connect",
+    version,
+    about = "Log in to your cluster's head node over SSH: shell or command, host-key checked",
+    after_help = AFTER_HELP,
+    trailing_var_arg = true
+)]
+pub struct Cli {
+    /// USER@HOST, ssh://USER@HOST:PORT, or HOST; omitted: the job saved by rk-parse-log --save
+    #[arg(value_name = "DESTINATION")]
+    pub destination: Option<String>,
+
+    /// Command to run instead of a shell (after DESTINATION, or after --)
+    #[arg(value_name = "COMMAND", allow_hyphen_values = true)]
+    pub command: Vec<String>,
+
+    /// Port (default: the destination's, else 32100 then 22)
+    #[arg(short = 'p', value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// User to log in as
+    #[arg(short = 'l', value_name = "USER")]
+    pub login: Option<String>,
+
+    /// Private key (OpenSSH, .ppk, PEM); repeatable. Default: ~/.ssh/id_rsa, id_ed25519, id_ecdsa
+    #[arg(short = 'i', value_name = "KEY")]
+    pub identity: Vec<PathBuf>,
+
+    /// Read the key's passphrase from the first line of FILE (for scripts)
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Use keys whose files others can read (OpenSSH refuses them)
+    #[arg(long)]
+    pub allow_loose_key_permissions: bool,
+
+    /// Do not use ssh-agent keys
+    #[arg(long)]
+    pub no_agent: bool,
+
+    /// known_hosts file (default ~/.ssh/known_hosts)
+    #[arg(long, value_name = "FILE")]
+    pub known_hosts: Option<PathBuf>,
+
+    /// Trust and remember an unknown host key without asking (like StrictHostKeyChecking=accept-new)
+    #[arg(long)]
+    pub accept_new: bool,
+
+    /// DANGEROUS: accept any host key, even a changed one (throwaway test machines only)
+    #[arg(long)]
+    pub insecure_ignore_host_key: bool,
+
+    /// Read the destination from a job log (FILE, or - for stdin)
+    #[arg(long, value_name = "FILE", conflicts_with = "destination")]
+    pub from_log: Option<PathBuf>,
+
+    /// With --from-log: accept a private/loopback address (VPN or on-premises clusters)
+    #[arg(long)]
+    pub allow_private: bool,
+
+    /// Keep retrying refused or unreachable connections for up to SECS (the head node may not
+    /// accept connections yet when the log line appears)
+    #[arg(long, value_name = "SECS")]
+    pub wait: Option<u64>,
+
+    /// Give up connecting after SECS
+    #[arg(long, value_name = "SECS", default_value_t = 15)]
+    pub connect_timeout: u64,
+
+    /// Keepalive interval; the session ends after 3 unanswered (0 = off)
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub keepalive: u64,
+
+    /// Force a pseudo-terminal for a command
+    #[arg(short = 't', conflicts_with = "no_tty")]
+    pub tty: bool,
+
+    /// Never request a pseudo-terminal
+    #[arg(short = 'T')]
+    pub no_tty: bool,
+
+    /// No command and no shell (for port forwarding)
+    #[arg(short = 'N')]
+    pub no_command: bool,
+
+    /// Preferred cipher (e.g. aes128-gcm@openssh.com, chacha20-poly1305@openssh.com)
+    #[arg(short = 'c', value_name = "CIPHER")]
+    pub cipher: Option<String>,
+
+    /// Log the connection steps with timestamps to stderr
+    #[arg(short = 'v')]
+    pub verbose: bool,
+}
+
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
