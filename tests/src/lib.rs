@@ -21,7 +21,7 @@ pub fn fixtures() -> PathBuf {
 }
 
 /// The binary crates the tests drive (each builds one binary of the same name).
-pub const BINARIES: &[&str] = &["rk-keygen", "rk-parse-log", "rk-copy-pubkey"];
+pub const BINARIES: &[&str] = &["rk-keygen", "rk-parse-log", "rk-copy-pubkey", "rk-connect"];
 
 /// Path of a built rk binary. The first call builds all of them (a no-op when fresh), so a test
 /// never runs a stale binary even under `cargo test -p rk-e2e`.
@@ -352,6 +352,198 @@ impl Drop for XServer {
             if pid != std::process::id() {
                 let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
             }
+        }
+    }
+}
+
+/// A throwaway OpenSSH server on 127.0.0.1: its own config, host key, authorized_keys and log
+/// in a temp dir, on a port the OS picked; stopped by PID on drop (also when a test fails).
+pub struct Sshd {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    server: Option<ChildGuard>,
+}
+
+impl Sshd {
+    /// Starts sshd accepting the given public keys (files) for the current user.
+    pub fn start(authorized: &[&Path]) -> Sshd {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut keys = String::new();
+        for k in authorized {
+            keys.push_str(&std::fs::read_to_string(k).unwrap());
+            keys.push('\n');
+        }
+        std::fs::write(dir.path().join("authorized_keys"), keys).unwrap();
+        let mut sshd = Sshd {
+            dir,
+            port: 0,
+            server: None,
+        };
+        sshd.new_host_key();
+        sshd.launch();
+        sshd
+    }
+
+    /// Replaces the host key (takes effect at the next launch).
+    pub fn new_host_key(&self) {
+        let key = self.dir.path().join("host_ed25519");
+        let _ = std::fs::remove_file(&key);
+        let _ = std::fs::remove_file(key.with_extension("pub"));
+        run(peer("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "test-host", "-f"])
+            .arg(&key))
+        .assert_ok("host key");
+    }
+
+    pub fn host_key_pub(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("host_ed25519.pub")).unwrap()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
+    }
+
+    /// (Re)starts the server, on the same port if it had one.
+    pub fn launch(&mut self) {
+        let sshd_bin = ["/usr/sbin/sshd", "/usr/bin/sshd"]
+            .into_iter()
+            .find(|p| Path::new(p).exists());
+        let sshd_bin = sshd_bin
+            .expect("sshd is not installed: run .ci/run or `apt-get install -y openssh-server`");
+        std::fs::create_dir_all("/run/sshd")
+            .expect("/run/sshd (sshd's privilege separation directory; tests run as root)");
+        for attempt in 0..10 {
+            let port = if self.port != 0 {
+                self.port
+            } else {
+                free_port()
+            };
+            let d = self.dir.path();
+            let config = format!(
+                "ListenAddress 127.0.0.1\nPort {port}\nHostKey {hk}\nAuthorizedKeysFile {ak}\nStrictModes no\nUsePAM no\n\
+                 PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n\
+                 PidFile {pid}\nLogLevel DEBUG1\nMaxStartups 100\nMaxSessions 100\nUseDNS no\nPrintMotd no\nAcceptEnv LANG\n",
+                hk = d.join("host_ed25519").display(),
+                ak = d.join("authorized_keys").display(),
+                pid = d.join("sshd.pid").display(),
+            );
+            std::fs::write(d.join("sshd_config"), config).unwrap();
+            let mut cmd = Command::new(sshd_bin);
+            cmd.arg("-D")
+                .arg("-f")
+                .arg(d.join("sshd_config"))
+                .arg("-E")
+                .arg(d.join("sshd.log"));
+            cmd.stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            let mut guard = ChildGuard::spawn(&mut cmd).expect("start sshd");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    self.port = port;
+                    self.server = Some(guard);
+                    return;
+                }
+                if guard.child().try_wait().ok().flatten().is_some() || Instant::now() > deadline {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            drop(guard);
+            if attempt == 9 {
+                panic!("sshd did not start; its log:\n{}", self.log());
+            }
+            if self.port != 0 {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    }
+
+    /// Stops the listening server and every session process it forked (by PID).
+    pub fn kill_all(&mut self) {
+        if let Some(mut g) = self.server.take() {
+            let pid = g.id();
+            for child in children_of(pid) {
+                let _ = Command::new("kill")
+                    .arg("-9")
+                    .arg(child.to_string())
+                    .status();
+            }
+            let _ = g.child().kill();
+            let _ = g.child().wait();
+            g.0 = None;
+        }
+    }
+
+    /// PIDs of the per-connection sshd processes.
+    pub fn sessions(&self) -> Vec<u32> {
+        self.server
+            .as_ref()
+            .map(|g| children_of(g.id()))
+            .unwrap_or_default()
+    }
+
+    /// An rk-connect-style destination for the current user.
+    pub fn dest(&self) -> String {
+        format!("ssh://{}@127.0.0.1:{}", current_user(), self.port)
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (the OS picks it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn current_user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| {
+            String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout)
+                .unwrap()
+                .trim()
+                .to_string()
+        })
+}
+
+/// All descendants of a process, from /proc.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let mut parents = vec![pid];
+    let mut found = Vec::new();
+    loop {
+        let mut added = false;
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            if found.contains(&p) {
+                continue;
+            }
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // "pid (comm) state ppid ..."; comm may contain spaces, so split after the last ')'.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|s| s.parse::<u32>().ok());
+            if ppid.is_some_and(|pp| parents.contains(&pp)) {
+                found.push(p);
+                parents.push(p);
+                added = true;
+            }
+        }
+        if !added {
+            return found;
         }
     }
 }

@@ -76,7 +76,7 @@ pub struct Cli {
     pub insecure_ignore_host_key: bool,
 
     /// Read the destination from a job log (FILE, or - for stdin)
-    #[arg(long, value_name = "FILE", conflicts_with = "destination")]
+    #[arg(long, value_name = "FILE")]
     pub from_log: Option<PathBuf>,
 
     /// With --from-log: accept a private/loopback address (VPN or on-premises clusters)
@@ -115,6 +115,18 @@ pub struct Cli {
     /// Log the connection steps with timestamps to stderr
     #[arg(short = 'v')]
     pub verbose: bool,
+}
+
+impl Cli {
+    /// With --from-log there is no DESTINATION: the first positional word starts the command.
+    pub fn normalise(mut self) -> Self {
+        if self.from_log.is_some() {
+            if let Some(first) = self.destination.take() {
+                self.command.insert(0, first);
+            }
+        }
+        self
+    }
 }
 
 pub fn command() -> clap::Command {

@@ -36,6 +36,7 @@ impl<E: std::fmt::Display> From<E> for Failure {
 
 /// Runs the command; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
+    let cli = cli.normalise();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,0 +1,445 @@
+//! rk-connect against a real OpenSSH sshd on 127.0.0.1, started and stopped by each test.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rk_e2e::*;
+
+const PASS: &str = "correct horse";
+
+struct World {
+    sb: Sandbox,
+    sshd: Sshd,
+    known_hosts: PathBuf,
+}
+
+/// A sandbox, the fixture keys in it, and an sshd that accepts `accepted` (fixture names).
+fn world(accepted: &[&str]) -> World {
+    let sb = Sandbox::new();
+    let pubs: Vec<PathBuf> = accepted
+        .iter()
+        .map(|k| fixtures().join(format!("keys/{k}")))
+        .collect();
+    let refs: Vec<&Path> = pubs.iter().map(PathBuf::as_path).collect();
+    let sshd = Sshd::start(&refs);
+    let known_hosts = sb.path().join("known_hosts");
+    World {
+        sb,
+        sshd,
+        known_hosts,
+    }
+}
+
+impl World {
+    /// rk-connect with the test's known_hosts, accepting the host on first use.
+    fn connect(&self, key: &Path) -> Command {
+        let mut c = self.sb.rk("rk-connect");
+        c.arg("--known-hosts")
+            .arg(&self.known_hosts)
+            .arg("--accept-new")
+            .arg("-i")
+            .arg(key)
+            .arg(self.sshd.dest());
+        c
+    }
+}
+
+fn sha256(data: &[u8]) -> String {
+    let out = run_with_input(
+        &mut Command::new("sha256sum"),
+        data,
+        Duration::from_secs(20),
+    );
+    out.stdout_str()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn exec_streams_split_exit_codes_and_10_mb_of_stdin() {
+    let w = world(&["openssh/ed25519.pub"]);
+    let key = w.sb.fixture("keys/openssh/ed25519");
+
+    let out = run(w
+        .connect(&key)
+        .args(["--", "echo out; echo err >&2; exit 0"]));
+    out.assert_ok("exec");
+    assert_eq!(out.stdout_str(), "out\n");
+    assert!(out.stderr_str().contains("err\n"), "{}", out.stderr_str());
+    assert!(!out.stdout_str().contains("err"));
+
+    assert_eq!(run(w.connect(&key).args(["--", "exit 3"])).code(), Some(3));
+    assert_eq!(
+        run(w.connect(&key).args(["--", "kill -TERM $$"])).code(),
+        Some(128 + 15)
+    );
+    // Arguments are joined with spaces, as ssh does.
+    let out = run(w.connect(&key).args(["printf", "%s-%s", "a", "b"]));
+    assert_eq!(out.stdout_str(), "a-b");
+
+    let data: Vec<u8> = (0..10 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let out = run_with_input(
+        w.connect(&key).args(["--", "sha256sum"]),
+        &data,
+        Duration::from_secs(60),
+    );
+    out.assert_ok("10 MB through stdin");
+    assert_eq!(
+        out.stdout_str().split_whitespace().next().unwrap(),
+        sha256(&data)
+    );
+    // And back: 10 MB from the remote side.
+    let out = run(w.connect(&key).args(["--", "head -c 10485760 /dev/zero"]));
+    assert_eq!(out.stdout.len(), 10 * 1024 * 1024);
+}
+
+#[test]
+fn auth_with_every_key_format_and_rsa_sha2() {
+    let w = world(&[
+        "openssh/ed25519.pub",
+        "openssh/rsa4096.pub",
+        "openssh/rsa4096_pp.pub",
+        "putty/ed25519_pp.openssh.pub",
+    ]);
+    let ed = w.sb.fixture("keys/openssh/ed25519");
+    run(w.connect(&ed).arg("true")).assert_ok("ed25519");
+
+    let rsa = w.sb.fixture("keys/openssh/rsa4096");
+    let out = run(w.connect(&rsa).arg("-v").arg("true"));
+    out.assert_ok("rsa-4096");
+    let log = w.sshd.log();
+    assert!(
+        log.contains("Accepted publickey") && log.contains("RSA SHA256:"),
+        "{log}"
+    );
+    // The signature algorithm sshd verified: rsa-sha2-*, never ssh-rsa (SHA-1).
+    assert!(
+        log.contains("rsa-sha2-512") || log.contains("rsa-sha2-256"),
+        "{log}"
+    );
+    assert!(!log.contains("pkalg ssh-rsa "), "{log}");
+
+    let encrypted = w.sb.fixture("keys/openssh/rsa4096_pp");
+    let passfile = w.sb.write("pass", PASS);
+    run(w
+        .connect(&encrypted)
+        .arg("--passphrase-file")
+        .arg(&passfile)
+        .arg("true"))
+    .assert_ok("encrypted key");
+    let wrong = w.sb.write("wrong", "nope");
+    let out = run(w
+        .connect(&encrypted)
+        .arg("--passphrase-file")
+        .arg(&wrong)
+        .arg("true"));
+    assert_eq!(out.code(), Some(255));
+    assert!(
+        out.stderr_str().contains("incorrect passphrase"),
+        "{}",
+        out.stderr_str()
+    );
+
+    let ppk = w.sb.fixture("keys/putty/ed25519_pp.ppk");
+    run(w
+        .connect(&ppk)
+        .arg("--passphrase-file")
+        .arg(&passfile)
+        .arg("true"))
+    .assert_ok(".ppk key");
+}
+
+#[test]
+fn agent_keys_are_used() {
+    let w = world(&["openssh/ecdsa384.pub"]);
+    let key = w.sb.fixture("keys/openssh/ecdsa384");
+    let sock = w.sb.path().join("agent.sock");
+    let mut agent = ChildGuard::spawn(
+        peer("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&sock)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "ssh-agent did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    run(peer("ssh-add").arg(&key).env("SSH_AUTH_SOCK", &sock)).assert_ok("ssh-add");
+    // No -i: the default keys do not exist in the sandbox's HOME; the agent's key logs in.
+    let mut cmd = w.sb.rk("rk-connect");
+    cmd.arg("--known-hosts")
+        .arg(&w.known_hosts)
+        .arg("--accept-new")
+        .arg("-v")
+        .arg(w.sshd.dest())
+        .arg("true")
+        .env("SSH_AUTH_SOCK", &sock);
+    let out = run(&mut cmd);
+    out.assert_ok("agent auth");
+    assert!(out.stderr_str().contains("agent"), "{}", out.stderr_str());
+    let _ = agent.child().kill();
+}
+
+#[test]
+fn unauthorized_key_and_loose_permissions_are_refused_with_advice() {
+    let w = world(&["openssh/ed25519.pub"]);
+    let other = w.sb.fixture("keys/openssh/ecdsa256");
+    let out = run(w.connect(&other).arg("true"));
+    assert_eq!(out.code(), Some(255));
+    let err = out.stderr_str();
+    assert!(
+        err.contains("Permission denied (publickey)")
+            && err.contains("Job Settings → SSH Public Key"),
+        "{err}"
+    );
+    let fp =
+        std::fs::read_to_string(fixtures().join("keys/openssh/ecdsa256.fp-sha256.txt")).unwrap();
+    assert!(
+        err.contains(fp.split_whitespace().nth(1).unwrap()),
+        "names the key's fingerprint: {err}"
+    );
+
+    let loose = w.sb.fixture("keys/openssh/ed25519");
+    set_mode(&loose, 0o644);
+    let out = run(w.connect(&loose).arg("true"));
+    assert_eq!(out.code(), Some(255));
+    assert!(
+        out.stderr_str().contains("Permissions 0644") && out.stderr_str().contains("chmod 600"),
+        "{}",
+        out.stderr_str()
+    );
+    run(w
+        .connect(&loose)
+        .arg("--allow-loose-key-permissions")
+        .arg("true"))
+    .assert_ok("explicitly allowed");
+}
+
+#[test]
+fn host_keys_unknown_accepted_and_changed() {
+    let mut w = world(&["openssh/ed25519.pub"]);
+    let key = w.sb.fixture("keys/openssh/ed25519");
+    let strict = |w: &World| {
+        let mut c = w.sb.rk("rk-connect");
+        c.arg("--known-hosts")
+            .arg(&w.known_hosts)
+            .arg("-i")
+            .arg(&key)
+            .arg(w.sshd.dest())
+            .arg("true");
+        c
+    };
+    // Unknown, no terminal, no --accept-new: refused, nothing recorded, nothing run.
+    let out = run(&mut strict(&w));
+    assert_eq!(out.code(), Some(255));
+    assert!(
+        out.stderr_str().contains("not known") && out.stderr_str().contains("--accept-new"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(!w.known_hosts.exists());
+
+    // --accept-new records it in a form OpenSSH accepts strictly.
+    run(w.connect(&key).arg("true")).assert_ok("accept-new");
+    let entry = std::fs::read_to_string(&w.known_hosts).unwrap();
+    assert!(
+        entry.starts_with(&format!("[127.0.0.1]:{} ssh-ed25519 ", w.sshd.port)),
+        "{entry}"
+    );
+    let ssh = run(peer("ssh")
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+        ])
+        .arg(format!("UserKnownHostsFile={}", w.known_hosts.display()))
+        .arg("-i")
+        .arg(&key)
+        .arg("-p")
+        .arg(w.sshd.port.to_string())
+        .arg(format!("{}@127.0.0.1", current_user()))
+        .arg("true"));
+    ssh.assert_ok("OpenSSH accepts rk's known_hosts entry");
+    run(&mut strict(&w)).assert_ok("known host");
+
+    // The server comes back with another host key: refused loudly, with the line to remove.
+    w.sshd.kill_all();
+    w.sshd.new_host_key();
+    w.sshd.launch();
+    let out = run(&mut strict(&w));
+    assert_eq!(out.code(), Some(255));
+    let err = out.stderr_str();
+    assert!(
+        err.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+            && err.contains("line 1 of")
+            && err.contains("ssh-keygen -R"),
+        "{err}"
+    );
+    let out = run(w.connect(&key).arg("true"));
+    assert_eq!(
+        out.code(),
+        Some(255),
+        "--accept-new never overrides a changed key"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&w.known_hosts).unwrap(),
+        entry,
+        "known_hosts untouched"
+    );
+}
+
+#[test]
+fn from_log_and_port_probing() {
+    let w = world(&["openssh/ed25519.pub"]);
+    let key = w.sb.fixture("keys/openssh/ed25519");
+    let log = std::fs::read_to_string(fixtures().join("job-logs/basic-32100.log"))
+        .unwrap()
+        .replace("uprod_00Grm", &current_user())
+        .replace("3.80.3.168", "127.0.0.1")
+        .replace("32100", &w.sshd.port.to_string());
+    let log_path = w.sb.write("job.log", &log);
+    let mut cmd = w.sb.rk("rk-connect");
+    cmd.arg("--known-hosts")
+        .arg(&w.known_hosts)
+        .arg("--accept-new")
+        .arg("-i")
+        .arg(&key);
+    cmd.arg("--from-log")
+        .arg(&log_path)
+        .arg("--allow-private")
+        .args(["--", "echo", "via-log"]);
+    let out = run(&mut cmd);
+    out.assert_ok("--from-log");
+    assert_eq!(out.stdout_str(), "via-log\n");
+
+    // Without --allow-private the loopback address is not a job address.
+    let mut cmd = w.sb.rk("rk-connect");
+    cmd.arg("-i")
+        .arg(&key)
+        .arg("--from-log")
+        .arg(&log_path)
+        .arg("true");
+    let out = run(&mut cmd);
+    assert_eq!(out.code(), Some(255));
+    assert!(
+        out.stderr_str().contains("no SSH connection message"),
+        "{}",
+        out.stderr_str()
+    );
+
+    // Nothing listening: a clear refusal naming both platform ports.
+    let mut cmd = w.sb.rk("rk-connect");
+    cmd.arg("-i")
+        .arg(&key)
+        .arg(format!("{}@127.0.0.1", current_user()))
+        .arg("true");
+    let out = run(&mut cmd);
+    assert_eq!(out.code(), Some(255));
+    let err = out.stderr_str();
+    assert!(
+        err.contains("refused") && err.contains("32100") && err.contains("22"),
+        "{err}"
+    );
+}
+
+#[test]
+fn server_killed_mid_session_ends_rk_quickly() {
+    let mut w = world(&["openssh/ed25519.pub"]);
+    let key = w.sb.fixture("keys/openssh/ed25519");
+    let mut cmd = w.connect(&key);
+    cmd.args(["--", "echo started; sleep 60"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = ChildGuard::spawn(&mut cmd).unwrap();
+    let mut stdout = std::io::BufReader::new(child.child().stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert_eq!(line, "started\n");
+    let killed = Instant::now();
+    w.sshd.kill_all();
+    let status = wait_bounded(&mut child, Duration::from_secs(5));
+    assert_eq!(status.code(), Some(255));
+    assert!(killed.elapsed() < Duration::from_secs(5));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.child().stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("connection") && err.contains("lost"), "{err}");
+}
+
+#[test]
+fn frozen_server_is_detected_by_keepalives() {
+    let w = world(&["openssh/ed25519.pub"]);
+    let key = w.sb.fixture("keys/openssh/ed25519");
+    let mut cmd = w.connect(&key);
+    cmd.args(["--keepalive", "1", "--", "echo started; sleep 60"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = ChildGuard::spawn(&mut cmd).unwrap();
+    let mut stdout = std::io::BufReader::new(child.child().stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    // Freeze the session's sshd processes: the TCP connection stays up, nothing answers.
+    let frozen = w.sshd.sessions();
+    assert!(!frozen.is_empty());
+    for pid in &frozen {
+        let _ = Command::new("kill")
+            .arg("-STOP")
+            .arg(pid.to_string())
+            .status();
+    }
+    let start = Instant::now();
+    let status = wait_bounded(&mut child, Duration::from_secs(15));
+    for pid in &frozen {
+        let _ = Command::new("kill")
+            .arg("-CONT")
+            .arg(pid.to_string())
+            .status();
+    }
+    assert_eq!(status.code(), Some(255));
+    assert!(
+        start.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn interactive_shell_on_a_pty() {
+    let w = world(&["openssh/ed25519.pub"]);
+    let key = w.sb.fixture("keys/openssh/ed25519");
+    // Learn the host key first, non-interactively.
+    run(w.connect(&key).arg("true")).assert_ok("learn host");
+    let mut cmd = w.sb.rk("rk-connect");
+    cmd.arg("--known-hosts")
+        .arg(&w.known_hosts)
+        .arg("-i")
+        .arg(&key)
+        .arg(w.sshd.dest())
+        .env("TERM", "dumb");
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn under a pty");
+    p.send_line("echo MARK$((40+2))").unwrap();
+    p.exp_string("MARK42").unwrap();
+    p.send_line("stty size; tty").unwrap();
+    p.exp_regex(r"\d+ \d+").unwrap();
+    p.exp_string("/dev/pts/").unwrap();
+    p.send_line("exit 7").unwrap();
+    p.exp_eof().unwrap();
+    match p.process().wait().unwrap() {
+        rexpect::process::WaitStatus::Exited(_, code) => assert_eq!(code, 7),
+        other => panic!("{other:?}"),
+    }
+    let _ = std::io::stdout().flush();
+}
