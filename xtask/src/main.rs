@@ -1,6 +1,6 @@
 //! rk's project tasks, in Rust rather than shell (the rust-analyzer `xtask` pattern).
 //!
-//! `cargo xtask bench [keygen] [log] [--runs N] [--quick] [--json FILE]`
+//! `cargo xtask bench [keygen] [log] [connect] [--runs N] [--quick] [--json FILE]`
 //!   Side-by-side benchmarks: each row times the rk binary and the OpenSSH tool doing the same
 //!   job, alternating them in one run, and reports both medians and the ratio rk/anchor.
 
@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask bench [keygen] [log] [--runs N] [--quick] [--json FILE]";
+const USAGE: &str = "usage: cargo xtask bench [keygen] [log] [connect] [--runs N] [--quick] [--json FILE]";
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -346,6 +346,109 @@ fn log_rows(bin: &Path, log: &Path) -> Vec<Row> {
     ]
 }
 
+/// Rows against a loopback sshd (started here, stopped when the returned guard drops).
+fn connect_rows(bin: &Path, base: &Path, quick: bool) -> Result<(Vec<Row>, rk_e2e::Sshd), String> {
+    let fixtures = rk_e2e::fixtures().join("keys/openssh");
+    let keys = base.join("keys");
+    std::fs::create_dir_all(&keys).map_err(|e| e.to_string())?;
+    let mut pubs = Vec::new();
+    for name in ["ed25519", "rsa4096"] {
+        let key = keys.join(name);
+        std::fs::copy(fixtures.join(name), &key).map_err(|e| e.to_string())?;
+        rk_e2e::set_mode(&key, 0o600);
+        pubs.push(fixtures.join(format!("{name}.pub")));
+    }
+    let refs: Vec<&Path> = pubs.iter().map(PathBuf::as_path).collect();
+    let sshd = rk_e2e::Sshd::start(&refs);
+    let port = sshd.port;
+    let user = rk_e2e::current_user();
+    let kh = base.join("known_hosts");
+    std::fs::write(&kh, format!("[127.0.0.1]:{port} {}", sshd.host_key_pub())).map_err(|e| e.to_string())?;
+
+    // The input for the stream rows.
+    let size_mib: usize = if quick { 256 } else { 1024 };
+    let input = base.join("stream.bin");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&input).map_err(|e| e.to_string())?);
+        let block: Vec<u8> = (0..1024 * 1024u32).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8).collect();
+        for _ in 0..size_mib {
+            f.write_all(&block).map_err(|e| e.to_string())?;
+        }
+        f.flush().map_err(|e| e.to_string())?;
+    }
+
+    let rk = bin.join("rk-connect");
+    let rk_cmd = |key: &str, cipher: Option<&'static str>, remote: &'static str| {
+        let (rk, key, kh, user) = (rk.clone(), keys.join(key), kh.clone(), user.clone());
+        move |_: &Path| {
+            let mut c = Command::new(&rk);
+            c.arg("-i").arg(&key).arg("--known-hosts").arg(&kh).arg("--no-agent");
+            if let Some(cipher) = cipher {
+                c.args(["-c", cipher]);
+            }
+            c.arg(format!("ssh://{user}@127.0.0.1:{port}")).arg(remote);
+            c
+        }
+    };
+    let ssh_cmd = |key: &str, cipher: Option<&'static str>, remote: &'static str| {
+        let (key, kh, user) = (keys.join(key), kh.clone(), user.clone());
+        move |_: &Path| {
+            let mut c = Command::new("ssh");
+            c.args(["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes"])
+                .arg("-o")
+                .arg(format!("UserKnownHostsFile={}", kh.display()))
+                .arg("-i")
+                .arg(&key)
+                .arg("-p")
+                .arg(port.to_string());
+            if let Some(cipher) = cipher {
+                c.args(["-c", cipher]);
+            }
+            c.arg(format!("{user}@127.0.0.1")).arg(remote);
+            c
+        }
+    };
+    // Streams go through `sh -c '... < FILE'` on both sides alike.
+    let via_sh = |make: Box<dyn Fn(&Path) -> Command>, input: PathBuf| {
+        move |dir: &Path| {
+            let inner = make(dir);
+            let mut words = vec![inner.get_program().to_string_lossy().into_owned()];
+            words.extend(inner.get_args().map(|a| format!("'{}'", a.to_string_lossy().replace('\'', "'\\''"))));
+            let mut c = Command::new("sh");
+            c.arg("-c").arg(format!("{} < '{}'", words.join(" "), input.display()));
+            c.env_remove("SSH_AUTH_SOCK");
+            c
+        }
+    };
+    let mut rows = vec![
+        Row {
+            work: "connect+exec Ed25519",
+            target: Target::Ratio(0.6),
+            rk: Probe::Process(Box::new(rk_cmd("ed25519", None, "true"))),
+            anchor: Probe::Process(Box::new(ssh_cmd("ed25519", None, "true"))),
+        },
+        Row {
+            work: "connect+exec RSA-4096",
+            target: Target::Ratio(0.6),
+            rk: Probe::Process(Box::new(rk_cmd("rsa4096", None, "true"))),
+            anchor: Probe::Process(Box::new(ssh_cmd("rsa4096", None, "true"))),
+        },
+    ];
+    for (work, cipher) in [
+        ("exec stream chacha20", "chacha20-poly1305@openssh.com"),
+        ("exec stream aes128-gcm", "aes128-gcm@openssh.com"),
+    ] {
+        rows.push(Row {
+            work,
+            target: Target::Ratio(1.0),
+            rk: Probe::Process(Box::new(via_sh(Box::new(rk_cmd("ed25519", Some(cipher), "cat > /dev/null")), input.clone()))),
+            anchor: Probe::Process(Box::new(via_sh(Box::new(ssh_cmd("ed25519", Some(cipher), "cat > /dev/null")), input.clone()))),
+        });
+    }
+    Ok((rows, sshd))
+}
+
 fn bench(args: &[String]) -> Result<(), String> {
     let mut runs = None;
     let mut quick = false;
@@ -357,12 +460,12 @@ fn bench(args: &[String]) -> Result<(), String> {
             "--runs" => runs = Some(it.next().and_then(|n| n.parse().ok()).ok_or(USAGE)?),
             "--quick" => quick = true,
             "--json" => json = Some(PathBuf::from(it.next().ok_or(USAGE)?)),
-            "keygen" | "log" => groups.push(a.clone()),
+            "keygen" | "log" | "connect" => groups.push(a.clone()),
             _ => return Err(USAGE.into()),
         }
     }
     let runs = runs.unwrap_or(if quick { 11 } else { 51 });
-    let bin = build_release(&["rk-keygen", "rk-parse-log"])?;
+    let bin = build_release(&["rk-keygen", "rk-parse-log", "rk-connect"])?;
     let base = std::env::temp_dir().join(format!("rk-bench-{}", std::process::id()));
     let scratch = base.join("out");
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
@@ -377,6 +480,12 @@ fn bench(args: &[String]) -> Result<(), String> {
         write_big_log(&log)?;
         rows.extend(log_rows(&bin, &log));
     }
+    let mut _sshd = None;
+    if wants("connect") {
+        let (connect, sshd) = connect_rows(&bin, &base, quick)?;
+        rows.extend(connect);
+        _sshd = Some(sshd);
+    }
     let mut figures = Vec::new();
     for row in &rows {
         figures.push(run_row(row, runs, &scratch)?);
@@ -384,12 +493,12 @@ fn bench(args: &[String]) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&base);
 
     println!(
-        "{:<18} {:>5} {:>12} {:>14} {:>7} {:>8}  result",
+        "{:<24} {:>5} {:>12} {:>14} {:>7} {:>8}  result",
         "work", "runs", "rk median", "anchor median", "ratio", "target"
     );
     for f in &figures {
         println!(
-            "{:<18} {:>5} {:>10.2}ms {:>12.2}ms {:>7.2} {:>8}  {}",
+            "{:<24} {:>5} {:>10.2}ms {:>12.2}ms {:>7.2} {:>8}  {}",
             f.work,
             f.runs,
             f.rk_median.as_secs_f64() * 1e3,

@@ -107,7 +107,7 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Failure> {
         verbose: cli.verbose,
     };
     let config = Arc::new(client_config(&cli)?);
-    let stream = tokio::io::BufReader::with_capacity(256 * 1024, stream);
+    let stream = tokio::io::BufReader::with_capacity(256 * 1024, QuickAck(stream));
     log.step("SSH handshake");
     let mut handle = match client::connect_stream(config, stream, handler).await {
         Ok(h) => h,
@@ -628,6 +628,71 @@ impl client::Handler for HostKeyCheck {
                     .into(),
             )),
         }
+    }
+}
+
+/// The TCP stream with TCP_QUICKACK re-armed after every read. Linux turns quick ACKs off
+/// after a while; then sshd's own Nagle meets our delayed ACK at channel open and costs ~40 ms
+/// per round trip (measured: connect+exec 147 ms → ~105 ms).
+struct QuickAck(tokio::net::TcpStream);
+
+impl QuickAck {
+    fn rearm(&self) {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let one: libc::c_int = 1;
+            // SAFETY: setsockopt on our own socket with a valid int option value.
+            unsafe {
+                libc::setsockopt(
+                    self.0.as_raw_fd(),
+                    libc::IPPROTO_TCP,
+                    libc::TCP_QUICKACK,
+                    (&one as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                );
+            }
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for QuickAck {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let poll = std::pin::Pin::new(&mut self.0).poll_read(cx, buf);
+        if poll.is_ready() {
+            self.rearm();
+        }
+        poll
+    }
+}
+
+impl tokio::io::AsyncWrite for QuickAck {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
     }
 }
 
