@@ -443,3 +443,76 @@ fn interactive_shell_on_a_pty() {
     }
     let _ = std::io::stdout().flush();
 }
+
+#[test]
+fn ssh_config_host_block_from_rk_parse_log() {
+    let w = world(&["openssh/ed25519.pub"]);
+    let key = w.sb.fixture("keys/openssh/ed25519");
+    let log = std::fs::read_to_string(fixtures().join("job-logs/basic-22.log"))
+        .unwrap()
+        .replace("uprod_qpWia", &current_user())
+        .replace("107.23.132.81", "127.0.0.1")
+        .replace("Port: 22", &format!("Port: {}", w.sshd.port));
+    let log_path = w.sb.write("job.log", &log);
+    let block = run(w
+        .sb
+        .rk("rk-parse-log")
+        .args([
+            "--format",
+            "ssh-config",
+            "--allow-private",
+            "--alias",
+            "myjob",
+            "-i",
+        ])
+        .arg(&key)
+        .arg(&log_path));
+    block.assert_ok("rk-parse-log --format ssh-config");
+    let config = w.sb.write("ssh_config", &block.stdout_str());
+    let mut cmd = w.sb.rk("rk-connect");
+    cmd.arg("-F")
+        .arg(&config)
+        .arg("--known-hosts")
+        .arg(&w.known_hosts)
+        .arg("--accept-new")
+        .args(["myjob", "echo", "via-alias"]);
+    let out = run(&mut cmd);
+    out.assert_ok("Host alias");
+    assert_eq!(out.stdout_str(), "via-alias\n");
+}
+
+#[test]
+fn wait_retries_until_the_server_accepts() {
+    let sb = Sandbox::new();
+    let pubkey = fixtures().join("keys/openssh/ed25519.pub");
+    let mut sshd = Sshd::prepare(&[pubkey.as_path()]);
+    let key = sb.fixture("keys/openssh/ed25519");
+    let mut cmd = sb.rk("rk-connect");
+    cmd.arg("--known-hosts")
+        .arg(sb.path().join("kh"))
+        .arg("--accept-new")
+        .arg("-i")
+        .arg(&key);
+    cmd.args(["--wait", "20"])
+        .arg(sshd.dest())
+        .args(["echo", "waited"]);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = ChildGuard::spawn(&mut cmd).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    if child.child().try_wait().unwrap().is_some() {
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.child().stderr.take().unwrap(), &mut err).unwrap();
+        panic!("rk-connect gave up instead of waiting: {err}");
+    }
+    sshd.launch();
+    let status = wait_bounded(&mut child, Duration::from_secs(20));
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.child().stdout.take().unwrap(), &mut out).unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.child().stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{err}");
+    assert_eq!(out, "waited\n");
+    assert!(err.contains("retrying"), "{err}");
+}

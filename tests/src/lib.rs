@@ -367,6 +367,14 @@ pub struct Sshd {
 impl Sshd {
     /// Starts sshd accepting the given public keys (files) for the current user.
     pub fn start(authorized: &[&Path]) -> Sshd {
+        let mut sshd = Sshd::prepare(authorized);
+        sshd.port = 0;
+        sshd.launch();
+        sshd
+    }
+
+    /// Everything but the server itself: config files and a chosen free port; `launch` later.
+    pub fn prepare(authorized: &[&Path]) -> Sshd {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut keys = String::new();
         for k in authorized {
@@ -374,13 +382,13 @@ impl Sshd {
             keys.push('\n');
         }
         std::fs::write(dir.path().join("authorized_keys"), keys).unwrap();
-        let mut sshd = Sshd {
+        // A port below the ephemeral range, so no other test's bind(0) can take it meanwhile.
+        let sshd = Sshd {
             dir,
-            port: 0,
+            port: free_low_port(),
             server: None,
         };
         sshd.new_host_key();
-        sshd.launch();
         sshd
     }
 
@@ -441,9 +449,14 @@ impl Sshd {
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
                 if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    self.port = port;
-                    self.server = Some(guard);
-                    return;
+                    // Make sure the listener is ours: a server that lost the bind race exits.
+                    std::thread::sleep(Duration::from_millis(50));
+                    if guard.child().try_wait().ok().flatten().is_none() {
+                        self.port = port;
+                        self.server = Some(guard);
+                        return;
+                    }
+                    break;
                 }
                 if guard.child().try_wait().ok().flatten().is_some() || Instant::now() > deadline {
                     break;
@@ -494,6 +507,27 @@ impl Drop for Sshd {
     fn drop(&mut self) {
         self.kill_all();
     }
+}
+
+/// A free port below 32768 (outside Linux's ephemeral range), tried at random.
+pub fn free_low_port() -> u16 {
+    loop {
+        let candidate = 20000
+            + (std::process::id() as u64 * 7919
+                + Instant::now().elapsed().as_nanos() as u64
+                + rand_u64()) as u16
+                % 12000;
+        if std::net::TcpListener::bind(("127.0.0.1", candidate)).is_ok() {
+            return candidate;
+        }
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    h.finish()
 }
 
 /// A free TCP port on 127.0.0.1 (the OS picks it).

@@ -23,7 +23,8 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask bench [keygen] [log] [connect] [--runs N] [--quick] [--json FILE]";
+const USAGE: &str =
+    "usage: cargo xtask bench [keygen] [log] [connect] [--runs N] [--quick] [--json FILE]";
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -363,15 +364,19 @@ fn connect_rows(bin: &Path, base: &Path, quick: bool) -> Result<(Vec<Row>, rk_e2
     let port = sshd.port;
     let user = rk_e2e::current_user();
     let kh = base.join("known_hosts");
-    std::fs::write(&kh, format!("[127.0.0.1]:{port} {}", sshd.host_key_pub())).map_err(|e| e.to_string())?;
+    std::fs::write(&kh, format!("[127.0.0.1]:{port} {}", sshd.host_key_pub()))
+        .map_err(|e| e.to_string())?;
 
     // The input for the stream rows.
     let size_mib: usize = if quick { 256 } else { 1024 };
     let input = base.join("stream.bin");
     {
         use std::io::Write;
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&input).map_err(|e| e.to_string())?);
-        let block: Vec<u8> = (0..1024 * 1024u32).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8).collect();
+        let mut f =
+            std::io::BufWriter::new(std::fs::File::create(&input).map_err(|e| e.to_string())?);
+        let block: Vec<u8> = (0..1024 * 1024u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
+            .collect();
         for _ in 0..size_mib {
             f.write_all(&block).map_err(|e| e.to_string())?;
         }
@@ -383,7 +388,11 @@ fn connect_rows(bin: &Path, base: &Path, quick: bool) -> Result<(Vec<Row>, rk_e2
         let (rk, key, kh, user) = (rk.clone(), keys.join(key), kh.clone(), user.clone());
         move |_: &Path| {
             let mut c = Command::new(&rk);
-            c.arg("-i").arg(&key).arg("--known-hosts").arg(&kh).arg("--no-agent");
+            c.arg("-i")
+                .arg(&key)
+                .arg("--known-hosts")
+                .arg(&kh)
+                .arg("--no-agent");
             if let Some(cipher) = cipher {
                 c.args(["-c", cipher]);
             }
@@ -395,13 +404,22 @@ fn connect_rows(bin: &Path, base: &Path, quick: bool) -> Result<(Vec<Row>, rk_e2
         let (key, kh, user) = (keys.join(key), kh.clone(), user.clone());
         move |_: &Path| {
             let mut c = Command::new("ssh");
-            c.args(["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes"])
-                .arg("-o")
-                .arg(format!("UserKnownHostsFile={}", kh.display()))
-                .arg("-i")
-                .arg(&key)
-                .arg("-p")
-                .arg(port.to_string());
+            c.args([
+                "-F",
+                "/dev/null",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-o",
+                "IdentitiesOnly=yes",
+            ])
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", kh.display()))
+            .arg("-i")
+            .arg(&key)
+            .arg("-p")
+            .arg(port.to_string());
             if let Some(cipher) = cipher {
                 c.args(["-c", cipher]);
             }
@@ -414,9 +432,14 @@ fn connect_rows(bin: &Path, base: &Path, quick: bool) -> Result<(Vec<Row>, rk_e2
         move |dir: &Path| {
             let inner = make(dir);
             let mut words = vec![inner.get_program().to_string_lossy().into_owned()];
-            words.extend(inner.get_args().map(|a| format!("'{}'", a.to_string_lossy().replace('\'', "'\\''"))));
+            words.extend(
+                inner
+                    .get_args()
+                    .map(|a| format!("'{}'", a.to_string_lossy().replace('\'', "'\\''"))),
+            );
             let mut c = Command::new("sh");
-            c.arg("-c").arg(format!("{} < '{}'", words.join(" "), input.display()));
+            c.arg("-c")
+                .arg(format!("{} < '{}'", words.join(" "), input.display()));
             c.env_remove("SSH_AUTH_SOCK");
             c
         }
@@ -442,8 +465,14 @@ fn connect_rows(bin: &Path, base: &Path, quick: bool) -> Result<(Vec<Row>, rk_e2
         rows.push(Row {
             work,
             target: Target::Ratio(1.0),
-            rk: Probe::Process(Box::new(via_sh(Box::new(rk_cmd("ed25519", Some(cipher), "cat > /dev/null")), input.clone()))),
-            anchor: Probe::Process(Box::new(via_sh(Box::new(ssh_cmd("ed25519", Some(cipher), "cat > /dev/null")), input.clone()))),
+            rk: Probe::Process(Box::new(via_sh(
+                Box::new(rk_cmd("ed25519", Some(cipher), "cat > /dev/null")),
+                input.clone(),
+            ))),
+            anchor: Probe::Process(Box::new(via_sh(
+                Box::new(ssh_cmd("ed25519", Some(cipher), "cat > /dev/null")),
+                input.clone(),
+            ))),
         });
     }
     Ok((rows, sshd))

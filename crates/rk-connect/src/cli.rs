@@ -13,6 +13,7 @@ Examples:
   rk-parse-log --save job.log && rk-connect     connect to the remembered job
   rk-connect DEST -- nvidia-smi                 run one command, exit with its status
   rk-connect --wait 300 --from-log job.log      wait until the head node accepts connections
+  rk-connect rk-job                             a Host block in ~/.ssh/config (rk-parse-log --format ssh-config)
 
 Host keys are checked against ~/.ssh/known_hosts ([host]:port entries for ports other than 22).
 An unknown host is shown with its fingerprint and you are asked; without a terminal it is
@@ -62,6 +63,10 @@ pub struct Cli {
     /// Do not use ssh-agent keys
     #[arg(long)]
     pub no_agent: bool,
+
+    /// OpenSSH client config for Host aliases (HostName, User, Port, IdentityFile); default ~/.ssh/config
+    #[arg(short = 'F', value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
 
     /// known_hosts file (default ~/.ssh/known_hosts)
     #[arg(long, value_name = "FILE")]

@@ -79,9 +79,11 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Failure> {
         start: Instant::now(),
         on: cli.verbose,
     };
-    let dest = resolve_destination(&cli, &log)?;
+    let mut dest = resolve_destination(&cli, &log)?;
+    let mut identity_paths = cli.identity.clone();
+    apply_ssh_config(&cli, &mut dest, &mut identity_paths, &log);
     let user = choose_user(&cli, &dest)?;
-    let identities = load_identities(&cli)?;
+    let identities = load_identities(&cli, &identity_paths)?;
     let known_hosts_path = match &cli.known_hosts {
         Some(p) => p.clone(),
         None => known_hosts::default_path()?,
@@ -226,6 +228,53 @@ fn resolve_destination(cli: &Cli, log: &Log) -> Result<Destination, Failure> {
     }
 }
 
+/// A `Host` block of ~/.ssh/config (or -F FILE) supplies what the command line left open:
+/// HostName, User, Port, IdentityFile — as with OpenSSH, the command line wins.
+fn apply_ssh_config(cli: &Cli, dest: &mut Destination, identities: &mut Vec<PathBuf>, log: &Log) {
+    let path = match &cli.ssh_config {
+        Some(p) => p.clone(),
+        None => match rk_core::fs::ssh_dir() {
+            Ok(d) => d.join("config"),
+            Err(_) => return,
+        },
+    };
+    let Ok(file) = std::fs::File::open(&path) else {
+        return;
+    };
+    use ssh2_config::{ParseRule, SshConfig};
+    let rules = ParseRule::ALLOW_UNKNOWN_FIELDS | ParseRule::ALLOW_UNSUPPORTED_FIELDS;
+    let config = match SshConfig::default().parse(&mut std::io::BufReader::new(file), rules) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("rk-connect: ignoring {}: {e}", display_path(&path));
+            return;
+        }
+    };
+    let params = config.query(&dest.host);
+    if let Some(name) = params
+        .host_name
+        .filter(|h| !h.is_empty() && !h.contains('%'))
+    {
+        log.step(format!(
+            "{}: Host {} → HostName {name}",
+            display_path(&path),
+            dest.host
+        ));
+        dest.host = name;
+    }
+    if dest.user.is_none() {
+        dest.user = params.user;
+    }
+    if dest.port.is_none() && cli.port.is_none() {
+        dest.port = params.port;
+    }
+    if identities.is_empty() {
+        if let Some(files) = params.identity_file {
+            identities.extend(files);
+        }
+    }
+}
+
 fn choose_user(cli: &Cli, dest: &Destination) -> Result<String, Failure> {
     if let Some(u) = cli.login.clone().or_else(|| dest.user.clone()) {
         if !joblog::is_valid_user(&u) {
@@ -273,10 +322,10 @@ impl Identity {
     }
 }
 
-fn load_identities(cli: &Cli) -> Result<Vec<Identity>, Failure> {
-    let explicit = !cli.identity.is_empty();
+fn load_identities(cli: &Cli, given: &[PathBuf]) -> Result<Vec<Identity>, Failure> {
+    let explicit = !given.is_empty();
     let paths: Vec<PathBuf> = if explicit {
-        cli.identity
+        given
             .iter()
             .map(|p| rk_core::fs::expand_tilde(&p.to_string_lossy()))
             .collect()
@@ -678,10 +727,16 @@ impl tokio::io::AsyncWrite for QuickAck {
     ) -> std::task::Poll<std::io::Result<usize>> {
         std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
     }
-    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut self.0).poll_flush(cx)
     }
-    fn poll_shutdown(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
     }
     fn poll_write_vectored(
