@@ -420,20 +420,35 @@ fn frozen_server_is_detected_by_keepalives() {
 fn interactive_shell_on_a_pty() {
     let w = world(&["openssh/ed25519.pub"]);
     let key = w.sb.fixture("keys/openssh/ed25519");
-    // Learn the host key first, non-interactively.
-    run(w.connect(&key).arg("true")).assert_ok("learn host");
-    let mut cmd = w.sb.rk("rk-connect");
-    cmd.arg("--known-hosts")
-        .arg(&w.known_hosts)
-        .arg("-i")
-        .arg(&key)
-        .arg(w.sshd.dest())
-        .env("TERM", "dumb");
+    let before = w.sb.path().join("stty.before");
+    let after = w.sb.path().join("stty.after");
+    // A shell on the pty sets a window size, records the terminal settings, runs rk-connect
+    // (no --accept-new: the host key question is answered on the terminal), records them again.
+    let script = format!(
+        "stty rows 37 cols 123; stty -g > '{before}'; '{rk}' --known-hosts '{kh}' -i '{key}' '{dest}'; code=$?; stty -g > '{after}'; exit $code",
+        before = before.display(),
+        after = after.display(),
+        rk = bin("rk-connect").display(),
+        kh = w.known_hosts.display(),
+        key = key.display(),
+        dest = w.sshd.dest(),
+    );
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(script)
+        .env("HOME", w.sb.home())
+        .env("TERM", "dumb")
+        .env_remove("SSH_AUTH_SOCK");
     let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn under a pty");
+    p.exp_string("can't be established").unwrap();
+    p.exp_string("SHA256:").unwrap();
+    p.exp_string("Trust this host and remember it? (yes/no/once)")
+        .unwrap();
+    p.send_line("yes").unwrap();
     p.send_line("echo MARK$((40+2))").unwrap();
     p.exp_string("MARK42").unwrap();
     p.send_line("stty size; tty").unwrap();
-    p.exp_regex(r"\d+ \d+").unwrap();
+    p.exp_string("37 123").unwrap();
     p.exp_string("/dev/pts/").unwrap();
     p.send_line("exit 7").unwrap();
     p.exp_eof().unwrap();
@@ -441,7 +456,16 @@ fn interactive_shell_on_a_pty() {
         rexpect::process::WaitStatus::Exited(_, code) => assert_eq!(code, 7),
         other => panic!("{other:?}"),
     }
-    let _ = std::io::stdout().flush();
+    // The local terminal is back exactly as it was, and the host was remembered.
+    assert_eq!(
+        std::fs::read_to_string(&before).unwrap(),
+        std::fs::read_to_string(&after).unwrap()
+    );
+    assert!(
+        std::fs::read_to_string(&w.known_hosts)
+            .unwrap()
+            .contains("ssh-ed25519")
+    );
 }
 
 #[test]
