@@ -1,6 +1,5 @@
 //! rk-connect against a real OpenSSH sshd on 127.0.0.1, started and stopped by each test.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -12,13 +12,6 @@ fn copy(sb: &Sandbox) -> Command {
     sb.rk("rk-copy-pubkey")
 }
 
-fn type_and_blob(line: &str) -> String {
-    line.split_whitespace()
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[test]
 fn copy_outlives_the_command_and_the_holder_leaves_when_replaced() {
     let x = XServer::start();

@@ -24,14 +24,6 @@ fn rk_l(sb: &Sandbox, args: &[&str], file: &Path) -> String {
     out.stdout_str()
 }
 
-/// The public key's `type base64` (ssh-keygen -y adds the comment only sometimes).
-fn type_and_blob(line: &str) -> String {
-    line.split_whitespace()
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[test]
 fn generated_keys_match_ssh_keygen_for_every_type_and_size() {
     let sb = Sandbox::new();

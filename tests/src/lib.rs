@@ -237,6 +237,14 @@ pub fn peer(program: &str) -> Command {
     cmd
 }
 
+/// The `type base64` of a public key line (tools differ on whether they print the comment).
+pub fn type_and_blob(line: &str) -> String {
+    line.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Files in a directory, sorted (to prove nothing extra was left behind).
 pub fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

@@ -275,7 +275,7 @@ fn write_big_log(path: &Path) -> Result<(), String> {
     while written < 95_000_000 {
         let line = if i == 400_000 {
             format!("{}\n", "X".repeat(2_000_000))
-        } else if i % 500 == 0 {
+        } else if i.is_multiple_of(500) {
             format!(
                 "2026-11-24 10:{:02}:{:02} sshd[{}]: Accepted publickey for user root from 10.{}.{}.{} port {}\n",
                 i % 60,

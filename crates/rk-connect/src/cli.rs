@@ -125,10 +125,10 @@ pub struct Cli {
 impl Cli {
     /// With --from-log there is no DESTINATION: the first positional word starts the command.
     pub fn normalise(mut self) -> Self {
-        if self.from_log.is_some() {
-            if let Some(first) = self.destination.take() {
-                self.command.insert(0, first);
-            }
+        if self.from_log.is_some()
+            && let Some(first) = self.destination.take()
+        {
+            self.command.insert(0, first);
         }
         self
     }

@@ -268,10 +268,10 @@ fn apply_ssh_config(cli: &Cli, dest: &mut Destination, identities: &mut Vec<Path
     if dest.port.is_none() && cli.port.is_none() {
         dest.port = params.port;
     }
-    if identities.is_empty() {
-        if let Some(files) = params.identity_file {
-            identities.extend(files);
-        }
+    if identities.is_empty()
+        && let Some(files) = params.identity_file
+    {
+        identities.extend(files);
     }
 }
 
@@ -283,15 +283,15 @@ fn choose_user(cli: &Cli, dest: &Destination) -> Result<String, Failure> {
         return Ok(u);
     }
     // PuTTY's prompt, when there is someone to ask.
-    if tty::is_terminal(0) {
-        if let Some(answer) = term::ask_tty("login as: ") {
-            if joblog::is_valid_user(&answer) {
-                return Ok(answer);
-            }
-            return Err(Failure(format!(
-                "{answer:?} is not a valid user name (the job's user looks like uprod_…)"
-            )));
+    if tty::is_terminal(0)
+        && let Some(answer) = term::ask_tty("login as: ")
+    {
+        if joblog::is_valid_user(&answer) {
+            return Ok(answer);
         }
+        return Err(Failure(format!(
+            "{answer:?} is not a valid user name (the job's user looks like uprod_…)"
+        )));
     }
     Ok(std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))

@@ -37,20 +37,20 @@ pub fn expand_tilde(input: &str) -> PathBuf {
         if let Some(h) = home_dir() {
             return h;
         }
-    } else if let Some(rest) = input.strip_prefix("~/") {
-        if let Some(h) = home_dir() {
-            return h.join(rest);
-        }
+    } else if let Some(rest) = input.strip_prefix("~/")
+        && let Some(h) = home_dir()
+    {
+        return h.join(rest);
     }
     PathBuf::from(input)
 }
 
 /// Shows a path with the home directory written as `~`, for messages.
 pub fn display_path(path: &Path) -> String {
-    if let Some(home) = home_dir() {
-        if let Ok(rest) = path.strip_prefix(&home) {
-            return format!("~/{}", rest.display());
-        }
+    if let Some(home) = home_dir()
+        && let Ok(rest) = path.strip_prefix(&home)
+    {
+        return format!("~/{}", rest.display());
     }
     path.display().to_string()
 }

@@ -332,11 +332,11 @@ fn fields(text: &str, want_users: bool) -> LineFields {
         if text.contains('@') {
             for c in p.at_user.captures_iter(text) {
                 let (user, host) = (&c[1], &c[2]);
-                if let Some(ip) = parse_ip(host) {
-                    if is_valid_user(user) {
-                        f.users.push((Strength::AtHost, user.to_string()));
-                        f.hosts.push((ip, None, true));
-                    }
+                if let Some(ip) = parse_ip(host)
+                    && is_valid_user(user)
+                {
+                    f.users.push((Strength::AtHost, user.to_string()));
+                    f.hosts.push((ip, None, true));
                 }
             }
         }

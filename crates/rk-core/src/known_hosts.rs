@@ -156,12 +156,11 @@ fn glob(pattern: &str, name: &str) -> bool {
 /// Appends `host:port key` to the file (created 0600, its directory 0700 if missing), under an
 /// exclusive lock and in one write, in the plain form every OpenSSH reads.
 pub fn append(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::io("cannot create directory", dir, e))?;
-            crate::fs::ensure_private_dir(dir)?;
-        }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
+        crate::fs::ensure_private_dir(dir)?;
     }
     let key_text = key.to_openssh()?;
     // Type and base64 only: the key's comment is the server's business.

@@ -357,10 +357,10 @@ fn public_key_for_display(path: &Path) -> Result<rk_core::ssh_key::PublicKey> {
     let mut public = file.public_key();
     if file.is_private() && public.comment().is_empty() {
         let pub_path = keys::public_path(path);
-        if let Ok(KeyFile::Public(p)) = keys::read_key_file(&pub_path) {
-            if p.key_data() == public.key_data() {
-                public.set_comment(p.comment().clone());
-            }
+        if let Ok(KeyFile::Public(p)) = keys::read_key_file(&pub_path)
+            && p.key_data() == public.key_data()
+        {
+            public.set_comment(p.comment().clone());
         }
     }
     Ok(public)

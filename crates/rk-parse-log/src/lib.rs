@@ -213,13 +213,13 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
         Err(e) => return Err(Failure::Error(format!("cannot write the result: {e}"))),
     }
-    if cli.format == Format::Ssh || cli.format == Format::Putty {
-        if let Some(f) = chosen.last().filter(|f| f.port.is_none()) {
-            eprintln!(
-                "rk-parse-log: the log gives no port for {}: the platform uses 32100 or 22 (rk-connect tries both).",
-                f.host
-            );
-        }
+    if (cli.format == Format::Ssh || cli.format == Format::Putty)
+        && let Some(f) = chosen.last().filter(|f| f.port.is_none())
+    {
+        eprintln!(
+            "rk-parse-log: the log gives no port for {}: the platform uses 32100 or 22 (rk-connect tries both).",
+            f.host
+        );
     }
     if cli.format == Format::Putty
         && cli

@@ -258,17 +258,17 @@ impl KeyFile {
         };
         match self {
             KeyFile::OpenSsh(k) if k.is_encrypted() => {
-                if let Kdf::Bcrypt { rounds, .. } = k.kdf() {
-                    if *rounds > max_rounds {
-                        return Err(Error::Unsupported {
-                            path: path.to_path_buf(),
-                            what: format!(
-                                "the key asks for {rounds} bcrypt-pbkdf rounds; rk stops at {max_rounds} \
+                if let Kdf::Bcrypt { rounds, .. } = k.kdf()
+                    && *rounds > max_rounds
+                {
+                    return Err(Error::Unsupported {
+                        path: path.to_path_buf(),
+                        what: format!(
+                            "the key asks for {rounds} bcrypt-pbkdf rounds; rk stops at {max_rounds} \
                                  (more would take minutes). If you made this key on purpose, lift the \
                                  bound with --max-kdf-rounds {rounds}."
-                            ),
-                        });
-                    }
+                        ),
+                    });
                 }
                 let pass = passphrase.ok_or_else(need)?;
                 k.decrypt(pass).map_err(|e| match e {

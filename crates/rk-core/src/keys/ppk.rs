@@ -213,6 +213,49 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// PPK v3 key material: Argon2 output of 80 bytes = AES-256 key, CBC IV, HMAC-SHA-256 key.
+fn derive_key_material(
+    variant: argon2::Algorithm,
+    params: Argon2Params,
+    passphrase: &[u8],
+    salt: &[u8],
+) -> std::result::Result<Zeroizing<[u8; 80]>, String> {
+    let argon = argon2::Argon2::new(
+        variant,
+        argon2::Version::V0x13,
+        argon2::Params::new(
+            params.memory_kib,
+            params.passes,
+            params.parallelism,
+            Some(80),
+        )
+        .map_err(|e| format!("Argon2 parameters: {e}"))?,
+    );
+    let mut okm = Zeroizing::new([0u8; 80]);
+    argon
+        .hash_password_into(passphrase, salt, &mut *okm)
+        .map_err(|e| format!("Argon2: {e}"))?;
+    Ok(okm)
+}
+
+/// What the Private-MAC covers: algorithm, encryption, comment, public blob and the
+/// (decrypted, padded) private blob, each as an SSH string.
+fn mac_input(
+    algorithm: &str,
+    encryption: &str,
+    comment: &str,
+    public_blob: &[u8],
+    private_blob: &[u8],
+) -> std::result::Result<Zeroizing<Vec<u8>>, ssh_key::encoding::Error> {
+    let mut out = Zeroizing::new(Vec::new());
+    algorithm.encode(&mut *out)?;
+    encryption.encode(&mut *out)?;
+    comment.encode(&mut *out)?;
+    public_blob.encode(&mut *out)?;
+    private_blob.encode(&mut *out)?;
+    Ok(out)
+}
+
 /// The algorithm-specific private blob PuTTY stores (pubkeyfmt.but, "Private key data").
 fn private_blob(key: &PrivateKey) -> Result<Zeroizing<Vec<u8>>> {
     let mut out = Zeroizing::new(Vec::new());
@@ -273,21 +316,8 @@ pub fn to_ppk_v3(
     if let Some(pass) = passphrase {
         let mut salt = [0u8; 16];
         rand::fill(&mut salt);
-        let argon = argon2::Argon2::new(
-            argon2::Algorithm::Argon2id,
-            argon2::Version::V0x13,
-            argon2::Params::new(
-                params.memory_kib,
-                params.passes,
-                params.parallelism,
-                Some(80),
-            )
-            .map_err(|e| Error::Usage(format!("Argon2 parameters: {e}")))?,
-        );
-        let mut okm = Zeroizing::new([0u8; 80]);
-        argon
-            .hash_password_into(pass, &salt, &mut *okm)
-            .map_err(|e| Error::Usage(format!("Argon2: {e}")))?;
+        let okm = derive_key_material(argon2::Algorithm::Argon2id, params, pass, &salt)
+            .map_err(Error::Usage)?;
         mac_key.extend_from_slice(&okm[48..80]);
         cipher_key_iv = Some(okm);
         kdf_lines = format!(
@@ -304,12 +334,7 @@ pub fn to_ppk_v3(
         private.extend_from_slice(&padding[..pad]);
     }
 
-    let mut mac_input = Zeroizing::new(Vec::new());
-    algorithm.as_str().encode(&mut *mac_input)?;
-    encryption.encode(&mut *mac_input)?;
-    comment.as_str().encode(&mut *mac_input)?;
-    public_blob.encode(&mut *mac_input)?;
-    private.as_slice().encode(&mut *mac_input)?;
+    let mac_input = mac_input(&algorithm, encryption, &comment, &public_blob, &private)?;
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&mac_key)
         .map_err(|_| Error::Usage("internal: HMAC key".into()))?;
     mac.update(&mac_input);
@@ -423,21 +448,8 @@ fn decode_ed25519(
             };
             let salt = hex_decode(&salt_hex.ok_or_else(|| malformed("no Argon2-Salt"))?)
                 .ok_or_else(|| malformed("Argon2-Salt is not hex"))?;
-            let argon = argon2::Argon2::new(
-                variant,
-                argon2::Version::V0x13,
-                argon2::Params::new(
-                    params.memory_kib,
-                    params.passes,
-                    params.parallelism,
-                    Some(80),
-                )
-                .map_err(|e| PpkError::Malformed(format!("Argon2 parameters: {e}")))?,
-            );
-            let mut okm = Zeroizing::new([0u8; 80]);
-            argon
-                .hash_password_into(pass, &salt, &mut *okm)
-                .map_err(|e| PpkError::Malformed(format!("Argon2: {e}")))?;
+            let okm =
+                derive_key_material(variant, params, pass, &salt).map_err(PpkError::Malformed)?;
             Cipher::Aes256Cbc
                 .decrypt(&okm[..32], &okm[32..48], &mut private, None)
                 .map_err(|_| malformed("private key length is not a whole number of AES blocks"))?;
@@ -468,20 +480,19 @@ fn decode_ed25519(
         }
     };
 
-    let mut mac_input = Zeroizing::new(Vec::new());
     let public_blob = header
         .public_key
         .key_data()
         .encode_vec()
         .map_err(|e| PpkError::Malformed(e.to_string()))?;
-    let encode_all = |out: &mut Vec<u8>| -> std::result::Result<(), ssh_key::encoding::Error> {
-        header.algorithm.as_str().encode(out)?;
-        encryption.as_str().encode(out)?;
-        header.comment.as_str().encode(out)?;
-        public_blob.encode(out)?;
-        private.as_slice().encode(out)
-    };
-    encode_all(&mut mac_input).map_err(|e| PpkError::Malformed(e.to_string()))?;
+    let mac_input = mac_input(
+        &header.algorithm,
+        &encryption,
+        &header.comment,
+        &public_blob,
+        &private,
+    )
+    .map_err(|e| PpkError::Malformed(e.to_string()))?;
     let verified = if header.version == 3 {
         let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(&mac_key)
             .map_err(|_| malformed("MAC key"))?;
@@ -522,7 +533,7 @@ fn decode_ed25519(
 
 fn hex_decode(s: &str) -> Option<Vec<u8>> {
     let s = s.trim();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

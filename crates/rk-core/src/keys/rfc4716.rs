@@ -49,20 +49,20 @@ pub fn parse(text: &str) -> Result<PublicKey, String> {
             }
             continue;
         }
-        if body.is_empty() {
-            if let Some((name, value)) = line.split_once(':') {
-                header_bytes += line.len();
-                if header_bytes > MAX_HEADER_BYTES {
-                    return Err("headers are far too long".into());
-                }
-                let value = value.trim_start();
-                if let Some(more) = value.strip_suffix('\\') {
-                    continuing = Some((name.to_string(), more.to_string()));
-                } else {
-                    set_header(name, value.to_string(), &mut comment);
-                }
-                continue;
+        if body.is_empty()
+            && let Some((name, value)) = line.split_once(':')
+        {
+            header_bytes += line.len();
+            if header_bytes > MAX_HEADER_BYTES {
+                return Err("headers are far too long".into());
             }
+            let value = value.trim_start();
+            if let Some(more) = value.strip_suffix('\\') {
+                continuing = Some((name.to_string(), more.to_string()));
+            } else {
+                set_header(name, value.to_string(), &mut comment);
+            }
+            continue;
         }
         body.push_str(line);
         if body.len() > MAX_BODY_BYTES {

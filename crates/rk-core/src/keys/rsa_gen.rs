@@ -23,7 +23,7 @@ const PUBLIC_EXPONENT: u64 = 65537;
 
 /// Generates an RSA private key whose modulus has exactly `bits` bits (`bits` even, ≥ 1024).
 pub fn generate(bits: u32) -> Result<rsa::RsaPrivateKey> {
-    if bits < 1024 || bits % 2 != 0 {
+    if bits < 1024 || !bits.is_multiple_of(2) {
         return Err(Error::Rsa(format!("unsupported modulus size {bits}")));
     }
     let prime_bits = bits / 2;
