@@ -1,5 +1,13 @@
 //! rk's project tasks, in Rust rather than shell (the rust-analyzer `xtask` pattern).
 //!
+//! `cargo xtask dist [--profile release|dev] [--out DIR]`
+//!   Builds every rk binary and writes `DIR/rk-<version>-<target>.tar.gz` (bin/, man/man1/,
+//!   completions/, README.md, LICENSE) and `DIR/SHA256SUMS`.
+//! `cargo xtask install [--prefix DIR] [--profile release|dev]`
+//!   Installs binaries, man pages and completions (default prefix ~/.local).
+//! `cargo xtask lint`
+//!   cargo fmt --check and cargo clippy -D warnings over the workspace.
+//!
 //! `cargo xtask bench [keygen] [log] [connect] [--runs N] [--quick] [--json FILE]`
 //!   Side-by-side benchmarks: each row times the rk binary and the OpenSSH tool doing the same
 //!   job, alternating them in one run, and reports both medians and the ratio rk/anchor.
@@ -12,6 +20,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
+        Some("dist") => dist::dist(&args[1..]).map(|_| ()),
+        Some("install") => dist::install(&args[1..]),
+        Some("lint") => lint(),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -23,17 +34,46 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str =
-    "usage: cargo xtask bench [keygen] [log] [connect] [--runs N] [--quick] [--json FILE]";
+mod dist;
 
-fn workspace_root() -> PathBuf {
+pub(crate) const USAGE: &str = "usage: cargo xtask dist [--profile release|dev] [--out DIR]
+       cargo xtask install [--prefix DIR] [--profile release|dev]
+       cargo xtask lint
+       cargo xtask bench [keygen] [log] [connect] [--runs N] [--quick] [--json FILE]";
+
+/// fmt and clippy, failing on any warning.
+fn lint() -> Result<(), String> {
+    for args in [
+        &["fmt", "--all", "--", "--check"][..],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ][..],
+    ] {
+        let status = cargo()
+            .args(args)
+            .status()
+            .map_err(|e| format!("cargo {}: {e}", args[0]))?;
+        if !status.success() {
+            return Err(format!("cargo {} found problems", args.join(" ")));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
         .to_path_buf()
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     c.current_dir(workspace_root());
     c

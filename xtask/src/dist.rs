@@ -1,0 +1,259 @@
+//! Packaging: release archives with man pages and shell completions generated from each
+//! binary's clap definition, so they never drift from `--help`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap_complete::Shell;
+use sha2::{Digest, Sha256};
+
+use crate::{cargo, workspace_root};
+
+/// The rk binaries and their clap definitions.
+fn binaries() -> Vec<(&'static str, clap::Command)> {
+    vec![
+        ("rk-keygen", rk_keygen::cli::command()),
+        ("rk-copy-pubkey", rk_copy_pubkey::command()),
+        ("rk-parse-log", rk_parse_log::command()),
+        ("rk-connect", rk_connect::cli::command()),
+    ]
+}
+
+struct Options {
+    profile: String,
+    out: PathBuf,
+    prefix: Option<PathBuf>,
+}
+
+fn options(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        profile: "release".into(),
+        out: workspace_root().join("dist"),
+        prefix: None,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{a} needs a value"))
+        };
+        match a.as_str() {
+            "--profile" => o.profile = value()?,
+            "--out" => o.out = PathBuf::from(value()?),
+            "--prefix" => o.prefix = Some(PathBuf::from(value()?)),
+            other => return Err(format!("unknown option {other}\n{}", crate::USAGE)),
+        }
+    }
+    Ok(o)
+}
+
+fn build(profile: &str) -> Result<PathBuf, String> {
+    let mut cmd = cargo();
+    cmd.args(["build", "--locked", "--profile", profile]);
+    for (name, _) in binaries() {
+        cmd.args(["-p", name]);
+    }
+    let status = cmd.status().map_err(|e| format!("cargo build: {e}"))?;
+    if !status.success() {
+        return Err("cargo build failed".into());
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    Ok(target.join(if profile == "dev" { "debug" } else { profile }))
+}
+
+fn host_triple() -> String {
+    let out = Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
+        .arg("-vV")
+        .output();
+    out.ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Escapes text for roff: backslashes, and a leading '.' or '\'' that would be a request.
+fn roff_text(line: &str) -> String {
+    let escaped = line.replace('\\', "\\e").replace('-', "\\-");
+    if escaped.starts_with('.') || escaped.starts_with('\'') {
+        format!("\\&{escaped}")
+    } else {
+        escaped
+    }
+}
+
+/// The man page: clap_mangen's title, synopsis, description and options, then the after-help
+/// text split into EXAMPLES, EXIT STATUS and NOTES sections.
+pub fn man_page(cmd: &clap::Command) -> Result<Vec<u8>, String> {
+    let man = clap_mangen::Man::new(cmd.clone());
+    let mut out = Vec::new();
+    let io = |e: std::io::Error| e.to_string();
+    man.render_title(&mut out).map_err(io)?;
+    man.render_name_section(&mut out).map_err(io)?;
+    man.render_synopsis_section(&mut out).map_err(io)?;
+    man.render_description_section(&mut out).map_err(io)?;
+    man.render_options_section(&mut out).map_err(io)?;
+    let after = cmd
+        .get_after_help()
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let mut section: Option<String> = None;
+    let mut body: Vec<String> = Vec::new();
+    let flush = |section: &Option<String>, body: &mut Vec<String>, out: &mut Vec<u8>| {
+        if let Some(title) = section {
+            out.extend_from_slice(format!(".SH \"{title}\"\n.nf\n").as_bytes());
+            for l in body.iter() {
+                out.extend_from_slice(format!("{}\n", roff_text(l)).as_bytes());
+            }
+            out.extend_from_slice(b".fi\n");
+        }
+        body.clear();
+    };
+    for line in after.lines() {
+        let heading =
+            (!line.starts_with(' ') && line.ends_with(':')).then(|| line.trim_end_matches(':'));
+        match heading {
+            Some(h) => {
+                flush(&section, &mut body, &mut out);
+                section = Some(match h.to_ascii_lowercase().as_str() {
+                    "examples" => "EXAMPLES".to_string(),
+                    "exit status" => "EXIT STATUS".to_string(),
+                    other => other.to_ascii_uppercase(),
+                });
+            }
+            None if section.is_none() && !line.trim().is_empty() => {
+                section = Some("NOTES".into());
+                body.push(line.to_string());
+            }
+            None => body.push(line.to_string()),
+        }
+    }
+    flush(&section, &mut body, &mut out);
+    man.render_version_section(&mut out).map_err(io)?;
+    Ok(out)
+}
+
+fn completion(name: &str, cmd: &clap::Command, shell: Shell) -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd.clone(), name, &mut out);
+    out
+}
+
+const SHELLS: [(Shell, &str); 4] = [
+    (Shell::Bash, "bash"),
+    (Shell::Zsh, "zsh"),
+    (Shell::Fish, "fish"),
+    (Shell::PowerShell, "ps1"),
+];
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn copy_exe(from: &Path, to: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    std::fs::copy(from, to).map_err(|e| format!("{} → {}: {e}", from.display(), to.display()))?;
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())
+}
+
+/// Builds and packages; returns the archive's path.
+pub fn dist(args: &[String]) -> Result<PathBuf, String> {
+    let o = options(args)?;
+    let bin_dir = build(&o.profile)?;
+    let version = env!("CARGO_PKG_VERSION");
+    let stem = format!("rk-{version}-{}", host_triple());
+    std::fs::create_dir_all(&o.out).map_err(|e| format!("{}: {e}", o.out.display()))?;
+    let stage = o.out.join(&stem);
+    let _ = std::fs::remove_dir_all(&stage);
+
+    for (name, cmd) in binaries() {
+        copy_exe(&bin_dir.join(name), &stage.join("bin").join(name))?;
+        write(
+            &stage.join("man/man1").join(format!("{name}.1")),
+            &man_page(&cmd)?,
+        )?;
+        for (shell, ext) in SHELLS {
+            write(
+                &stage.join("completions").join(format!("{name}.{ext}")),
+                &completion(name, &cmd, shell),
+            )?;
+        }
+    }
+    for doc in ["README.md", "LICENSE"] {
+        std::fs::copy(workspace_root().join(doc), stage.join(doc))
+            .map_err(|e| format!("{doc}: {e}"))?;
+    }
+
+    let archive = o.out.join(format!("{stem}.tar.gz"));
+    {
+        let file = std::fs::File::create(&archive).map_err(|e| e.to_string())?;
+        let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        let mut tar = tar::Builder::new(gz);
+        tar.append_dir_all(&stem, &stage)
+            .map_err(|e| e.to_string())?;
+        tar.into_inner()
+            .and_then(|gz| gz.finish())
+            .map_err(|e| e.to_string())?;
+    }
+    let digest = Sha256::digest(std::fs::read(&archive).map_err(|e| e.to_string())?);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    write(
+        &o.out.join("SHA256SUMS"),
+        format!("{hex}  {stem}.tar.gz\n").as_bytes(),
+    )?;
+    let _ = std::fs::remove_dir_all(&stage);
+    println!("{}", archive.display());
+    Ok(archive)
+}
+
+/// Installs into a prefix (default ~/.local): bin/, share/man/man1, and the completion
+/// directories bash, zsh and fish look in.
+pub fn install(args: &[String]) -> Result<(), String> {
+    let o = options(args)?;
+    let prefix = match o.prefix {
+        Some(p) => p,
+        None => PathBuf::from(std::env::var_os("HOME").ok_or("HOME is not set; give --prefix")?)
+            .join(".local"),
+    };
+    let bin_dir = build(&o.profile)?;
+    for (name, cmd) in binaries() {
+        copy_exe(&bin_dir.join(name), &prefix.join("bin").join(name))?;
+        write(
+            &prefix.join("share/man/man1").join(format!("{name}.1")),
+            &man_page(&cmd)?,
+        )?;
+        write(
+            &prefix.join("share/bash-completion/completions").join(name),
+            &completion(name, &cmd, Shell::Bash),
+        )?;
+        write(
+            &prefix
+                .join("share/zsh/site-functions")
+                .join(format!("_{name}")),
+            &completion(name, &cmd, Shell::Zsh),
+        )?;
+        write(
+            &prefix
+                .join("share/fish/vendor_completions.d")
+                .join(format!("{name}.fish")),
+            &completion(name, &cmd, Shell::Fish),
+        )?;
+    }
+    println!(
+        "installed rk into {} (make sure {}/bin is on your PATH)",
+        prefix.display(),
+        prefix.display()
+    );
+    Ok(())
+}
