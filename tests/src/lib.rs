@@ -589,3 +589,67 @@ pub fn children_of(pid: u32) -> Vec<u32> {
         }
     }
 }
+
+/// A TCP echo server on 127.0.0.1 (a thread per connection; echoes as it reads and closes its
+/// write side after the client's EOF). Stops accepting when dropped.
+pub struct EchoServer {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl EchoServer {
+    pub fn start() -> EchoServer {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(mut conn) = conn else { continue };
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        match conn.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                if conn.write_all(&buf[..n]).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                    let _ = conn.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        EchoServer { port, stop }
+    }
+}
+
+impl Drop for EchoServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// Sends `payload` through a TCP connection, half-closes, and returns everything read back.
+pub fn round_trip(port: u16, payload: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    conn.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let mut writer = conn.try_clone()?;
+    let data = payload.to_vec();
+    let sender = std::thread::spawn(move || -> std::io::Result<()> {
+        writer.write_all(&data)?;
+        writer.shutdown(std::net::Shutdown::Write)
+    });
+    let mut back = Vec::new();
+    conn.read_to_end(&mut back)?;
+    sender.join().expect("sender thread")?;
+    Ok(back)
+}

@@ -14,6 +14,8 @@ Examples:
   rk-connect DEST -- nvidia-smi                 run one command, exit with its status
   rk-connect --wait 300 --from-log job.log      wait until the head node accepts connections
   rk-connect rk-job                             a Host block in ~/.ssh/config (rk-parse-log --format ssh-config)
+  rk-connect -N -L 8888:localhost:8888 DEST     reach a server on the cluster at localhost:8888
+  rk-connect -N -D 1080 DEST                    a SOCKS proxy for web UIs on the compute nodes
 
 Host keys are checked against ~/.ssh/known_hosts ([host]:port entries for ports other than 22).
 An unknown host is shown with its fingerprint and you are asked; without a terminal it is
@@ -109,9 +111,22 @@ pub struct Cli {
     #[arg(short = 'T')]
     pub no_tty: bool,
 
-    /// No command and no shell (for port forwarding)
+    /// No command and no shell: only the forwards, until Ctrl-C
     #[arg(short = 'N')]
     pub no_command: bool,
+
+    /// Local forward [BIND:]PORT:HOST:HOSTPORT: connections to PORT here reach HOST:HOSTPORT as
+    /// seen from the head node (e.g. -L 8888:localhost:8888 for a notebook). PORT 0 picks one.
+    #[arg(short = 'L', value_name = "[BIND:]PORT:HOST:HOSTPORT")]
+    pub local_forward: Vec<String>,
+
+    /// SOCKS5/SOCKS4a proxy on [BIND:]PORT through the cluster (PuTTY's "Dynamic")
+    #[arg(short = 'D', value_name = "[BIND:]PORT")]
+    pub dynamic_forward: Vec<String>,
+
+    /// Let other machines use the forwarded ports (default: only this machine, 127.0.0.1)
+    #[arg(short = 'g', long = "gateway-ports")]
+    pub gateway_ports: bool,
 
     /// Preferred cipher (e.g. aes128-gcm@openssh.com, chacha20-poly1305@openssh.com)
     #[arg(short = 'c', value_name = "CIPHER")]

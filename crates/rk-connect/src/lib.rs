@@ -2,6 +2,7 @@
 //! tokio and russh; keys, known_hosts, destinations and job logs come from `rk-core`.
 
 pub mod cli;
+mod forward;
 mod tty;
 
 use std::io::{Read, Write};
@@ -79,6 +80,21 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Failure> {
         start: Instant::now(),
         on: cli.verbose,
     };
+    let local_forwards = cli
+        .local_forward
+        .iter()
+        .map(|s| forward::parse_local(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let dynamic_forwards = cli
+        .dynamic_forward
+        .iter()
+        .map(|s| forward::parse_dynamic(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    if cli.no_command && local_forwards.is_empty() && dynamic_forwards.is_empty() {
+        return Err(Failure(
+            "-N keeps only forwards running: add -L PORT:HOST:HOSTPORT or -D PORT".into(),
+        ));
+    }
     let mut dest = resolve_destination(&cli, &log)?;
     let mut identity_paths = cli.identity.clone();
     apply_ssh_config(&cli, &mut dest, &mut identity_paths, &log);
@@ -126,7 +142,52 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Failure> {
     log.step("host key verified, keys exchanged");
 
     authenticate(&mut handle, &user, &identities, &cli, &dest, &log).await?;
-    let code = session(&handle, &cli, &dest, &log).await;
+    let handle = Arc::new(handle);
+
+    // Listeners first: a port in use is an error before anything runs.
+    for fwd in &local_forwards {
+        let listener = forward::listen(&fwd.bind, fwd.port, cli.gateway_ports).await?;
+        let local = listener.local_addr().map_err(|e| Failure(e.to_string()))?;
+        eprintln!(
+            "Forwarding {local} → {}:{} on the cluster{}",
+            fwd.host,
+            fwd.host_port,
+            if cli.no_command {
+                " (Ctrl-C to stop)"
+            } else {
+                ""
+            }
+        );
+        tokio::spawn(forward::serve_local(
+            listener,
+            fwd.clone(),
+            Arc::clone(&handle),
+            cli.verbose,
+        ));
+    }
+    for fwd in &dynamic_forwards {
+        let listener = forward::listen(&fwd.bind, fwd.port, cli.gateway_ports).await?;
+        let local = listener.local_addr().map_err(|e| Failure(e.to_string()))?;
+        eprintln!(
+            "SOCKS proxy on {local} through the cluster{}",
+            if cli.no_command {
+                " (Ctrl-C to stop)"
+            } else {
+                ""
+            }
+        );
+        tokio::spawn(forward::serve_socks(
+            listener,
+            Arc::clone(&handle),
+            cli.verbose,
+        ));
+    }
+
+    let code = if cli.no_command {
+        forwards_only(&handle, &dest).await
+    } else {
+        session(&handle, &cli, &dest, &log).await
+    };
     let _ = handle.disconnect(Disconnect::ByApplication, "", "en").await;
     log.step(format!("done, exit status {:?}", code.as_ref().ok()));
     code
@@ -571,7 +632,7 @@ async fn connect_tcp(
 }
 
 /// The russh handler: host key verification against known_hosts.
-struct HostKeyCheck {
+pub(crate) struct HostKeyCheck {
     host: String,
     port: u16,
     path: PathBuf,
@@ -780,15 +841,34 @@ fn signal_number(sig: &russh::Sig) -> i32 {
     }
 }
 
+/// `-N`: keep the forwards until Ctrl-C (exit 0) or until the connection is gone (255).
+async fn forwards_only(
+    handle: &client::Handle<HostKeyCheck>,
+    dest: &Destination,
+) -> Result<i32, Failure> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(0),
+            Some(()) = async { match term.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => return Ok(0),
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                if handle.is_closed() {
+                    return Err(Failure(format!(
+                        "the connection to {} was lost (the cluster stopped, the network dropped, or no answer to keepalives); forwards closed",
+                        dest.host
+                    )));
+                }
+            }
+        }
+    }
+}
+
 async fn session(
     handle: &client::Handle<HostKeyCheck>,
     cli: &Cli,
     dest: &Destination,
     log: &Log,
 ) -> Result<i32, Failure> {
-    if cli.no_command {
-        return Err(Failure("-N (forwarding only) arrives with the tunnels (-L/-D); give a command or none for a shell".into()));
-    }
     let channel = handle
         .channel_open_session()
         .await

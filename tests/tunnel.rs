@@ -1,0 +1,242 @@
+//! rk-connect -L/-D/-N through a real sshd on loopback, to real local servers.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rk_e2e::*;
+
+/// rk-connect -N with the given forwards, started and parsed: (guard, listening ports in order).
+struct Tunnel {
+    child: ChildGuard,
+    ports: Vec<u16>,
+    _stderr: std::thread::JoinHandle<()>,
+}
+
+fn start_tunnel(sb: &Sandbox, sshd: &Sshd, forwards: &[&str]) -> Tunnel {
+    let key = sb.path().join("ed25519");
+    if !key.exists() {
+        sb.fixture("keys/openssh/ed25519");
+    }
+    let mut cmd = sb.rk("rk-connect");
+    cmd.arg("--known-hosts")
+        .arg(sb.path().join("kh"))
+        .arg("--accept-new")
+        .arg("-i")
+        .arg(&key)
+        .arg("-N");
+    for f in forwards {
+        cmd.arg(f);
+    }
+    cmd.arg(sshd.dest())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = ChildGuard::spawn(&mut cmd).unwrap();
+    let stderr = child.child().stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let want = forwards
+        .iter()
+        .filter(|f| f.starts_with("-L") || f.starts_with("-D"))
+        .count();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut ports = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ports.len() < want {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("rk-connect did not report its forwards");
+        // "Forwarding 127.0.0.1:PORT → …" / "SOCKS proxy on 127.0.0.1:PORT …"
+        if let Some(addr) = line
+            .split_whitespace()
+            .find(|w| w.starts_with("127.0.0.1:"))
+        {
+            ports.push(addr.trim_start_matches("127.0.0.1:").parse().unwrap());
+        }
+    }
+    Tunnel {
+        child,
+        ports,
+        _stderr: reader,
+    }
+}
+
+fn sshd() -> Sshd {
+    let pubkey = fixtures().join("keys/openssh/ed25519.pub");
+    Sshd::start(&[pubkey.as_path()])
+}
+
+fn payload(len: usize) -> Vec<u8> {
+    (0..len as u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 9) as u8)
+        .collect()
+}
+
+#[test]
+fn local_forward_round_trips_payloads_byte_identical() {
+    let (sb, sshd, echo) = (Sandbox::new(), sshd(), EchoServer::start());
+    let echo2 = EchoServer::start();
+    let t = start_tunnel(
+        &sb,
+        &sshd,
+        &[
+            &format!("-L0:127.0.0.1:{}", echo.port),
+            &format!("-L0:127.0.0.1:{}", echo2.port),
+        ],
+    );
+    assert_eq!(t.ports.len(), 2);
+    for len in [0, 1, 1024 * 1024, 64 * 1024 * 1024] {
+        let data = payload(len);
+        let back = round_trip(t.ports[0], &data).unwrap();
+        assert!(back == data, "{len} bytes: got {} back", back.len());
+    }
+    assert_eq!(
+        round_trip(t.ports[1], b"second forward").unwrap(),
+        b"second forward"
+    );
+}
+
+#[test]
+fn port_in_use_is_an_error_naming_the_port() {
+    let (sb, sshd) = (Sandbox::new(), sshd());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    sb.fixture("keys/openssh/ed25519");
+    let mut cmd = sb.rk("rk-connect");
+    cmd.arg("--known-hosts")
+        .arg(sb.path().join("kh"))
+        .arg("--accept-new")
+        .arg("-i")
+        .arg(sb.path().join("ed25519"));
+    cmd.arg("-N")
+        .arg(format!("-L{port}:127.0.0.1:9"))
+        .arg(sshd.dest());
+    let out = run(&mut cmd);
+    assert_eq!(out.code(), Some(255));
+    assert!(
+        out.stderr_str()
+            .contains(&format!("local port {port} is already in use")),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+#[test]
+fn refused_destination_closes_only_that_connection() {
+    let (sb, sshd, echo) = (Sandbox::new(), sshd(), EchoServer::start());
+    let closed = free_port();
+    let t = start_tunnel(
+        &sb,
+        &sshd,
+        &[
+            &format!("-L0:127.0.0.1:{closed}"),
+            &format!("-L0:127.0.0.1:{}", echo.port),
+        ],
+    );
+    // The cluster side refuses: our local connection is closed, no data.
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", t.ports[0])).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = conn.read_to_end(&mut buf);
+    assert!(buf.is_empty());
+    // The tunnel is still there, and the other forward works.
+    assert_eq!(
+        round_trip(t.ports[1], b"still alive").unwrap(),
+        b"still alive"
+    );
+    let mut again = std::net::TcpStream::connect(("127.0.0.1", t.ports[0])).unwrap();
+    again
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let _ = again.read_to_end(&mut buf);
+}
+
+#[test]
+fn two_hundred_concurrent_connections_all_verified() {
+    let (sb, sshd, echo) = (Sandbox::new(), sshd(), EchoServer::start());
+    let t = start_tunnel(&sb, &sshd, &[&format!("-L0:127.0.0.1:{}", echo.port)]);
+    let port = t.ports[0];
+    let start = Instant::now();
+    let workers: Vec<_> = (0..200u32)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let data: Vec<u8> = (0..1024 * 1024u32)
+                    .map(|j| (j ^ i).wrapping_mul(31) as u8)
+                    .collect();
+                let back = round_trip(port, &data).map_err(|e| format!("connection {i}: {e}"))?;
+                if back != data {
+                    return Err(format!(
+                        "connection {i}: {} bytes back, differing",
+                        back.len()
+                    ));
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    let failures: Vec<String> = workers
+        .into_iter()
+        .filter_map(|w| w.join().unwrap().err())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} failures: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    eprintln!("200 × 1 MiB echoed in {:?}", start.elapsed());
+}
+
+#[test]
+fn socks5_proxy_fetches_from_a_loopback_http_server() {
+    let (sb, sshd) = (Sandbox::new(), sshd());
+    // A one-page HTTP server.
+    let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let http_port = http.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in http.incoming().take(4) {
+            let Ok(mut conn) = conn else { continue };
+            let mut req = [0u8; 4096];
+            let _ = conn.read(&mut req);
+            let body = "hello through the cluster\n";
+            let _ = write!(
+                conn,
+                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let t = start_tunnel(&sb, &sshd, &["-D0"]);
+    for flag in ["--socks5-hostname", "--socks4a"] {
+        let out = run(Command::new("curl")
+            .args(["-sS", "--max-time", "20", flag])
+            .arg(format!("127.0.0.1:{}", t.ports[0]))
+            .arg(format!("http://localhost:{http_port}/")));
+        out.assert_ok(flag);
+        assert_eq!(out.stdout_str(), "hello through the cluster\n");
+    }
+}
+
+#[test]
+fn sshd_killed_during_a_transfer_ends_rk_and_frees_the_port() {
+    let (sb, mut sshd, echo) = (Sandbox::new(), sshd(), EchoServer::start());
+    let mut t = start_tunnel(&sb, &sshd, &[&format!("-L0:127.0.0.1:{}", echo.port)]);
+    let port = t.ports[0];
+    let transfer = std::thread::spawn(move || round_trip(port, &payload(256 * 1024 * 1024)));
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = Instant::now();
+    sshd.kill_all();
+    let status = wait_bounded(&mut t.child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(255));
+    assert!(killed.elapsed() < Duration::from_secs(10));
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+        "port {port} still bound"
+    );
+    let _ = transfer.join();
+}
