@@ -126,10 +126,10 @@ pub async fn serve_local(listener: TcpListener, fwd: LocalForward, handle: Handl
         };
         let (handle, fwd) = (Arc::clone(&handle), fwd.clone());
         tokio::spawn(async move {
-            if let Err(e) = tunnel(&handle, socket, peer, &fwd.host, fwd.host_port).await {
-                if verbose {
-                    eprintln!("rk-connect: {peer} → {}:{}: {e}", fwd.host, fwd.host_port);
-                }
+            if let Err(e) = tunnel(&handle, socket, peer, &fwd.host, fwd.host_port).await
+                && verbose
+            {
+                eprintln!("rk-connect: {peer} → {}:{}: {e}", fwd.host, fwd.host_port);
             }
         });
     }
@@ -143,10 +143,10 @@ pub async fn serve_socks(listener: TcpListener, handle: Handle, verbose: bool) {
         };
         let handle = Arc::clone(&handle);
         tokio::spawn(async move {
-            if let Err(e) = socks(&handle, socket, peer).await {
-                if verbose {
-                    eprintln!("rk-connect: SOCKS client {peer}: {e}");
-                }
+            if let Err(e) = socks(&handle, socket, peer).await
+                && verbose
+            {
+                eprintln!("rk-connect: SOCKS client {peer}: {e}");
             }
         });
     }
@@ -195,10 +195,8 @@ async fn pump(socket: TcpStream, channel: russh::Channel<client::Msg>) -> Result
     let download = async move {
         while let Some(msg) = reader.wait().await {
             match msg {
-                russh::ChannelMsg::Data { data } => {
-                    if sock_write.write_all(&data).await.is_err() {
-                        break;
-                    }
+                russh::ChannelMsg::Data { data } if sock_write.write_all(&data).await.is_err() => {
+                    break;
                 }
                 // The far end finished sending: half-close our side, keep uploading.
                 russh::ChannelMsg::Eof => {
