@@ -8,7 +8,7 @@
 //! `cargo xtask lint`
 //!   cargo fmt --check and cargo clippy -D warnings over the workspace.
 //!
-//! `cargo xtask bench [keygen] [log] [connect] [--runs N] [--quick] [--json FILE]`
+//! `cargo xtask bench [keygen] [log] [connect] [tunnel] [--runs N] [--quick] [--json FILE]`
 //!   Side-by-side benchmarks: each row times the rk binary and the OpenSSH tool doing the same
 //!   job, alternating them in one run, and reports both medians and the ratio rk/anchor.
 
@@ -39,7 +39,7 @@ mod dist;
 pub(crate) const USAGE: &str = "usage: cargo xtask dist [--profile release|dev] [--out DIR]
        cargo xtask install [--prefix DIR] [--profile release|dev]
        cargo xtask lint
-       cargo xtask bench [keygen] [log] [connect] [--runs N] [--quick] [--json FILE]";
+       cargo xtask bench [keygen] [log] [connect] [tunnel] [--runs N] [--quick] [--json FILE]";
 
 /// fmt and clippy, failing on any warning.
 fn lint() -> Result<(), String> {
@@ -111,6 +111,8 @@ enum Probe {
     Process(Box<dyn Fn(&Path) -> Command>),
     /// Time from writing a line into the process's stdin to the first line of its stdout.
     FirstLine(Box<dyn Fn() -> Command>),
+    /// A measurement made by the closure itself (e.g. a transfer through a running tunnel).
+    Custom(Box<dyn Fn() -> Result<Duration, String>>),
 }
 
 /// One benchmark row: rk and the anchor doing the same job, run alternately.
@@ -141,7 +143,7 @@ impl Figures {
     }
     fn target_text(&self) -> String {
         match self.target {
-            Target::Ratio(r) => format!("≤{r}x"),
+            Target::Ratio(r) => format!("≤{r:.2}x"),
             Target::Absolute(d) => format!("≤{}ms", d.as_millis()),
         }
     }
@@ -226,6 +228,7 @@ fn measure(probe: &Probe, scratch: &Path) -> Result<Duration, String> {
     match probe {
         Probe::Process(make) => time_once(make(scratch), scratch),
         Probe::FirstLine(make) => time_first_line(make()),
+        Probe::Custom(measure) => measure(),
     }
 }
 
@@ -518,6 +521,297 @@ fn connect_rows(bin: &Path, base: &Path, quick: bool) -> Result<(Vec<Row>, rk_e2
     Ok((rows, sshd))
 }
 
+/// A tunnel process kept running for a group of rows (killed on drop).
+struct RunningTunnel {
+    _child: rk_e2e::ChildGuard,
+    port: u16,
+    pid: u32,
+}
+
+/// Starts `rk-connect -N -L0:…` and reads the port it reports.
+fn rk_tunnel(
+    rk: &Path,
+    key: &Path,
+    kh: &Path,
+    dest: &str,
+    cipher: &str,
+    target: u16,
+) -> Result<RunningTunnel, String> {
+    use std::io::{BufRead, BufReader};
+    let mut cmd = Command::new(rk);
+    cmd.arg("-i")
+        .arg(key)
+        .arg("--known-hosts")
+        .arg(kh)
+        .arg("--no-agent")
+        .args(["-c", cipher, "-N"])
+        .arg(format!("-L0:127.0.0.1:{target}"))
+        .arg(dest)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = rk_e2e::ChildGuard::spawn(&mut cmd).map_err(|e| e.to_string())?;
+    let pid = child.id();
+    let stderr = child.child().stderr.take().ok_or("stderr")?;
+    let mut line = String::new();
+    BufReader::new(stderr)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let port = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("127.0.0.1:"))
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| format!("rk-connect said {line:?}"))?;
+    Ok(RunningTunnel {
+        _child: child,
+        port,
+        pid,
+    })
+}
+
+/// Starts `ssh -N -L PORT:…` and waits until the port accepts.
+fn ssh_tunnel(
+    key: &Path,
+    kh: &Path,
+    user: &str,
+    sshd_port: u16,
+    cipher: &str,
+    target: u16,
+) -> Result<RunningTunnel, String> {
+    let port = rk_e2e::free_port();
+    let mut cmd = Command::new("ssh");
+    cmd.args([
+        "-F",
+        "/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-N",
+    ])
+    .arg("-o")
+    .arg(format!("UserKnownHostsFile={}", kh.display()))
+    .arg("-i")
+    .arg(key)
+    .arg("-p")
+    .arg(sshd_port.to_string())
+    .args(["-c", cipher])
+    .arg("-L")
+    .arg(format!("{port}:127.0.0.1:{target}"))
+    .arg(format!("{user}@127.0.0.1"))
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    let child = rk_e2e::ChildGuard::spawn(&mut cmd).map_err(|e| e.to_string())?;
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            return Err("ssh -L did not start listening".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(RunningTunnel {
+        _child: child,
+        port,
+        pid,
+    })
+}
+
+/// A server that discards what it receives and closes after EOF; or one that sends `n` bytes.
+fn sink_and_source(bytes: usize) -> Result<(u16, u16), String> {
+    use std::io::{Read, Write};
+    let sink = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let source = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let ports = (
+        sink.local_addr().map_err(|e| e.to_string())?.port(),
+        source.local_addr().map_err(|e| e.to_string())?.port(),
+    );
+    std::thread::spawn(move || {
+        for mut c in sink.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 1 << 20];
+                while matches!(c.read(&mut buf), Ok(n) if n > 0) {}
+                let _ = c.write_all(b"k");
+            });
+        }
+    });
+    std::thread::spawn(move || {
+        for mut c in source.incoming().flatten() {
+            std::thread::spawn(move || {
+                let buf = vec![0x5au8; 1 << 20];
+                let mut left = bytes;
+                while left > 0 {
+                    let n = left.min(buf.len());
+                    if c.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                    left -= n;
+                }
+            });
+        }
+    });
+    Ok(ports)
+}
+
+fn upload(port: u16, bytes: usize) -> Result<Duration, String> {
+    use std::io::{Read, Write};
+    let start = Instant::now();
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    let buf = vec![0xa5u8; 1 << 20];
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(buf.len());
+        c.write_all(&buf[..n]).map_err(|e| e.to_string())?;
+        left -= n;
+    }
+    c.shutdown(std::net::Shutdown::Write)
+        .map_err(|e| e.to_string())?;
+    let mut ack = Vec::new();
+    c.read_to_end(&mut ack).map_err(|e| e.to_string())?;
+    if ack != b"k" {
+        return Err("the sink did not confirm".into());
+    }
+    Ok(start.elapsed())
+}
+
+fn download(port: u16, bytes: usize) -> Result<Duration, String> {
+    use std::io::Read;
+    let start = Instant::now();
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut got = 0;
+    loop {
+        match c.read(&mut buf).map_err(|e| e.to_string())? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    if got != bytes {
+        return Err(format!("downloaded {got} of {bytes} bytes"));
+    }
+    Ok(start.elapsed())
+}
+
+/// 200 connections at once, 1 MiB each way through an echo server, every byte compared.
+fn concurrent(port: u16) -> Result<Duration, String> {
+    let start = Instant::now();
+    let workers: Vec<_> = (0..200u32)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let data: Vec<u8> = (0..1024 * 1024u32)
+                    .map(|j| (j ^ i).wrapping_mul(31) as u8)
+                    .collect();
+                match rk_e2e::round_trip(port, &data) {
+                    Ok(back) if back == data => Ok(()),
+                    Ok(back) => Err(format!(
+                        "connection {i}: {} bytes back, differing",
+                        back.len()
+                    )),
+                    Err(e) => Err(format!("connection {i}: {e}")),
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().map_err(|_| "worker panicked".to_string())??;
+    }
+    Ok(start.elapsed())
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+fn tunnel_rows(
+    bin: &Path,
+    base: &Path,
+    quick: bool,
+) -> Result<(Vec<Row>, Vec<Box<dyn std::any::Any>>, Vec<(String, u32)>), String> {
+    let fixtures = rk_e2e::fixtures().join("keys/openssh");
+    let keys = base.join("tkeys");
+    std::fs::create_dir_all(&keys).map_err(|e| e.to_string())?;
+    let key = keys.join("ed25519");
+    std::fs::copy(fixtures.join("ed25519"), &key).map_err(|e| e.to_string())?;
+    rk_e2e::set_mode(&key, 0o600);
+    let pubkey = fixtures.join("ed25519.pub");
+    let sshd = rk_e2e::Sshd::start(&[pubkey.as_path()]);
+    let user = rk_e2e::current_user();
+    let kh = base.join("tunnel_known_hosts");
+    std::fs::write(
+        &kh,
+        format!("[127.0.0.1]:{} {}", sshd.port, sshd.host_key_pub()),
+    )
+    .map_err(|e| e.to_string())?;
+    let dest = format!("ssh://{user}@127.0.0.1:{}", sshd.port);
+    let bytes: usize = if quick { 256 << 20 } else { 1 << 30 };
+    let (sink, source) = sink_and_source(bytes)?;
+    let echo = rk_e2e::EchoServer::start();
+    let rk = bin.join("rk-connect");
+
+    let mut rows = Vec::new();
+    let mut keep: Vec<Box<dyn std::any::Any>> = Vec::new();
+    let mut rss = Vec::new();
+    for (name, cipher) in [
+        ("chacha20", "chacha20-poly1305@openssh.com"),
+        ("aes128-gcm", "aes128-gcm@openssh.com"),
+    ] {
+        for (dir, target) in [("upload", sink), ("download", source)] {
+            let r = rk_tunnel(&rk, &key, &kh, &dest, cipher, target)?;
+            let s = ssh_tunnel(&key, &kh, &user, sshd.port, cipher, target)?;
+            let (rp, sp) = (r.port, s.port);
+            let work: &'static str = Box::leak(format!("-L {dir} {name}").into_boxed_str());
+            let target_ratio = if dir == "upload" { 1.0 / 1.1 } else { 1.0 };
+            let probe = |port: u16| -> Probe {
+                Probe::Custom(Box::new(move || {
+                    if dir == "upload" {
+                        upload(port, bytes)
+                    } else {
+                        download(port, bytes)
+                    }
+                }))
+            };
+            rows.push(Row {
+                work,
+                target: Target::Ratio(target_ratio),
+                rk: probe(rp),
+                anchor: probe(sp),
+            });
+            keep.push(Box::new(r));
+            keep.push(Box::new(s));
+        }
+    }
+    let r = rk_tunnel(&rk, &key, &kh, &dest, "aes128-gcm@openssh.com", echo.port)?;
+    let s = ssh_tunnel(
+        &key,
+        &kh,
+        &user,
+        sshd.port,
+        "aes128-gcm@openssh.com",
+        echo.port,
+    )?;
+    rss.push(("rk-connect (200 connections)".to_string(), r.pid));
+    rss.push(("ssh -L (200 connections)".to_string(), s.pid));
+    let (rp, sp) = (r.port, s.port);
+    rows.push(Row {
+        work: "-L 200 conns × 1 MiB",
+        target: Target::Ratio(1.0),
+        rk: Probe::Custom(Box::new(move || concurrent(rp))),
+        anchor: Probe::Custom(Box::new(move || concurrent(sp))),
+    });
+    keep.push(Box::new(r));
+    keep.push(Box::new(s));
+    keep.push(Box::new(echo));
+    keep.push(Box::new(sshd));
+    Ok((rows, keep, rss))
+}
+
 fn bench(args: &[String]) -> Result<(), String> {
     let mut runs = None;
     let mut quick = false;
@@ -529,7 +823,7 @@ fn bench(args: &[String]) -> Result<(), String> {
             "--runs" => runs = Some(it.next().and_then(|n| n.parse().ok()).ok_or(USAGE)?),
             "--quick" => quick = true,
             "--json" => json = Some(PathBuf::from(it.next().ok_or(USAGE)?)),
-            "keygen" | "log" | "connect" => groups.push(a.clone()),
+            "keygen" | "log" | "connect" | "tunnel" => groups.push(a.clone()),
             _ => return Err(USAGE.into()),
         }
     }
@@ -555,9 +849,22 @@ fn bench(args: &[String]) -> Result<(), String> {
         rows.extend(connect);
         _sshd = Some(sshd);
     }
+    let mut _tunnels = Vec::new();
+    let mut rss_of = Vec::new();
+    if wants("tunnel") {
+        let (tunnel, keep, rss) = tunnel_rows(&bin, &base, quick)?;
+        rows.extend(tunnel);
+        _tunnels = keep;
+        rss_of = rss;
+    }
     let mut figures = Vec::new();
     for row in &rows {
         figures.push(run_row(row, runs, &scratch)?);
+    }
+    for (what, pid) in &rss_of {
+        if let Some(kib) = peak_rss_kib(*pid) {
+            println!("peak RSS of {what}: {:.1} MiB", kib as f64 / 1024.0);
+        }
     }
     let _ = std::fs::remove_dir_all(&base);
 

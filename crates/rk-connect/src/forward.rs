@@ -177,7 +177,9 @@ async fn pump(socket: TcpStream, channel: russh::Channel<client::Msg>) -> Result
     let (mut reader, writer) = channel.split();
     let (mut sock_read, mut sock_write) = socket.into_split();
     let upload = async move {
-        let mut buf = vec![0u8; 256 * 1024];
+        // Start small and grow while reads fill the buffer: a bulk transfer reaches 256 KiB
+        // reads, while hundreds of small connections keep a small footprint.
+        let mut buf = vec![0u8; 16 * 1024];
         loop {
             match sock_read.read(&mut buf).await {
                 Ok(0) | Err(_) => {
@@ -187,6 +189,9 @@ async fn pump(socket: TcpStream, channel: russh::Channel<client::Msg>) -> Result
                 Ok(n) => {
                     if writer.data_bytes(buf[..n].to_vec()).await.is_err() {
                         return;
+                    }
+                    if n == buf.len() && buf.len() < 256 * 1024 {
+                        buf.resize(buf.len() * 2, 0);
                     }
                 }
             }
