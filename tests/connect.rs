@@ -539,3 +539,51 @@ fn wait_retries_until_the_server_accepts() {
     assert_eq!(out, "waited\n");
     assert!(err.contains("retrying"), "{err}");
 }
+
+#[test]
+fn saved_job_and_default_port_32100() {
+    let sb = Sandbox::new();
+    let pubkey = fixtures().join("keys/openssh/ed25519.pub");
+    // The platform's port: only this test listens on 32100 (below the ephemeral range).
+    let mut sshd = Sshd::prepare(&[pubkey.as_path()]);
+    sshd.port = 32100;
+    if std::net::TcpListener::bind(("127.0.0.1", 32100)).is_err() {
+        eprintln!("port 32100 is busy on this machine; testing the saved job on another port");
+        sshd.port = free_low_port();
+    }
+    sshd.launch();
+    let key = sb.fixture("keys/openssh/ed25519");
+    let state = sb.path().join("state");
+    let log = format!(
+        "2026-11-24 16:07:03 SSH access: the job username is {} and the public IP address is 127.0.0.1{}\n",
+        current_user(),
+        if sshd.port == 32100 {
+            String::new()
+        } else {
+            format!(", port {}", sshd.port)
+        }
+    );
+    let log_path = sb.write("job.log", &log);
+    run(sb
+        .rk("rk-parse-log")
+        .args(["--save", "--allow-private"])
+        .arg(&log_path)
+        .env("XDG_STATE_HOME", &state))
+    .assert_ok("--save");
+
+    let mut cmd = sb.rk("rk-connect");
+    cmd.arg("--known-hosts")
+        .arg(sb.path().join("kh"))
+        .arg("--accept-new")
+        .arg("-i")
+        .arg(&key)
+        .env("XDG_STATE_HOME", &state);
+    let out = run(&mut cmd);
+    // No destination and no command: it would start a shell; stdin is empty, so the shell ends.
+    out.assert_ok("saved job");
+    let err = out.stderr_str();
+    assert!(err.contains("connecting to the saved job"), "{err}");
+    if sshd.port == 32100 {
+        assert!(err.contains("answered on port 32100"), "{err}");
+    }
+}
