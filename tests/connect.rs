@@ -587,3 +587,38 @@ fn saved_job_and_default_port_32100() {
         assert!(err.contains("answered on port 32100"), "{err}");
     }
 }
+
+#[test]
+fn silent_server_times_out_with_advice() {
+    let sb = Sandbox::new();
+    let key = sb.fixture("keys/openssh/ed25519");
+    // Accepts connections and never says a word.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _keep = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming().take(2) {
+            held.push(c);
+        }
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let start = Instant::now();
+    let out = run(sb
+        .rk("rk-connect")
+        .arg("-i")
+        .arg(&key)
+        .args(["--connect-timeout", "2"])
+        .arg(format!("ssh://u@127.0.0.1:{port}"))
+        .arg("true"));
+    assert_eq!(out.code(), Some(255));
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        out.stderr_str().contains("did not answer as an SSH server"),
+        "{}",
+        out.stderr_str()
+    );
+}

@@ -127,9 +127,20 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Failure> {
     let config = Arc::new(client_config(&cli)?);
     let stream = tokio::io::BufReader::with_capacity(256 * 1024, QuickAck(stream));
     log.step("SSH handshake");
-    let mut handle = match client::connect_stream(config, stream, handler).await {
-        Ok(h) => h,
-        Err(e) => {
+    // A server that accepts but never speaks SSH must not hang us: the handshake shares the
+    // connect timeout.
+    let handshake = client::connect_stream(config, stream, handler);
+    let handshake =
+        tokio::time::timeout(Duration::from_secs(cli.connect_timeout.max(1)), handshake);
+    let mut handle = match handshake.await {
+        Err(_) => {
+            return Err(Failure(format!(
+                "{}:{port} accepted the connection but did not answer as an SSH server within {} s: is this the cluster's SSH port (32100 or 22)?",
+                dest.host, cli.connect_timeout
+            )));
+        }
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => {
             if let Some(msg) = problem.lock().ok().and_then(|mut p| p.take()) {
                 return Err(Failure(msg));
             }
