@@ -809,7 +809,7 @@ fn tunnel_rows(
     keep.push(Box::new(s));
     keep.push(Box::new(echo));
     keep.push(Box::new(sshd));
-    Ok((rows, keep, rss))
+    Ok(TunnelBench { rows, keep, rss })
 }
 
 fn bench(args: &[String]) -> Result<(), String> {
@@ -852,10 +852,10 @@ fn bench(args: &[String]) -> Result<(), String> {
     let mut _tunnels = Vec::new();
     let mut rss_of = Vec::new();
     if wants("tunnel") {
-        let (tunnel, keep, rss) = tunnel_rows(&bin, &base, quick)?;
-        rows.extend(tunnel);
-        _tunnels = keep;
-        rss_of = rss;
+        let bench = tunnel_rows(&bin, &base, quick)?;
+        rows.extend(bench.rows);
+        _tunnels = bench.keep;
+        rss_of = bench.rss;
     }
     let mut figures = Vec::new();
     for row in &rows {
