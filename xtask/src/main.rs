@@ -729,11 +729,15 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
-fn tunnel_rows(
-    bin: &Path,
-    base: &Path,
-    quick: bool,
-) -> Result<(Vec<Row>, Vec<Box<dyn std::any::Any>>, Vec<(String, u32)>), String> {
+/// The tunnel rows, what must stay alive while they run, and the processes whose peak RSS to
+/// report.
+struct TunnelBench {
+    rows: Vec<Row>,
+    keep: Vec<Box<dyn std::any::Any>>,
+    rss: Vec<(String, u32)>,
+}
+
+fn tunnel_rows(bin: &Path, base: &Path, quick: bool) -> Result<TunnelBench, String> {
     let fixtures = rk_e2e::fixtures().join("keys/openssh");
     let keys = base.join("tkeys");
     std::fs::create_dir_all(&keys).map_err(|e| e.to_string())?;
