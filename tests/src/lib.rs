@@ -653,3 +653,42 @@ pub fn round_trip(port: u16, payload: &[u8]) -> std::io::Result<Vec<u8>> {
     sender.join().expect("sender thread")?;
     Ok(back)
 }
+
+/// `count` connections at once through `port`, each sending 1 MiB (distinct per connection)
+/// and checking every byte of the echo; the first failure is returned.
+pub fn concurrent_echo(port: u16, count: u32) -> Result<(), String> {
+    let workers: Vec<_> = (0..count)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let data: Vec<u8> = (0..1024 * 1024u32)
+                    .map(|j| (j ^ i).wrapping_mul(31) as u8)
+                    .collect();
+                match round_trip(port, &data) {
+                    Ok(back) if back == data => Ok(()),
+                    Ok(back) => Err(format!(
+                        "connection {i}: {} bytes back, differing",
+                        back.len()
+                    )),
+                    Err(e) => Err(format!("connection {i}: {e}")),
+                }
+            })
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for w in workers {
+        if let Err(e) = w
+            .join()
+            .map_err(|_| "worker panicked".to_string())
+            .and_then(|r| r)
+        {
+            failures.push(e);
+        }
+    }
+    match failures.first() {
+        None => Ok(()),
+        Some(first) => Err(format!(
+            "{} of {count} connections failed; first: {first}",
+            failures.len()
+        )),
+    }
+}

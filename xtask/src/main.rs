@@ -446,23 +446,7 @@ fn connect_rows(bin: &Path, base: &Path, quick: bool) -> Result<(Vec<Row>, rk_e2
     let ssh_cmd = |key: &str, cipher: Option<&'static str>, remote: &'static str| {
         let (key, kh, user) = (keys.join(key), kh.clone(), user.clone());
         move |_: &Path| {
-            let mut c = Command::new("ssh");
-            c.args([
-                "-F",
-                "/dev/null",
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "StrictHostKeyChecking=yes",
-                "-o",
-                "IdentitiesOnly=yes",
-            ])
-            .arg("-o")
-            .arg(format!("UserKnownHostsFile={}", kh.display()))
-            .arg("-i")
-            .arg(&key)
-            .arg("-p")
-            .arg(port.to_string());
+            let mut c = openssh(&key, &kh, port);
             if let Some(cipher) = cipher {
                 c.args(["-c", cipher]);
             }
@@ -519,6 +503,28 @@ fn connect_rows(bin: &Path, base: &Path, quick: bool) -> Result<(Vec<Row>, rk_e2
         });
     }
     Ok((rows, sshd))
+}
+
+/// `ssh` as the anchor runs it: no user config, no prompts, strict host keys from `kh`, only `key`.
+fn openssh(key: &Path, kh: &Path, port: u16) -> Command {
+    let mut c = Command::new("ssh");
+    c.args([
+        "-F",
+        "/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+    ])
+    .arg("-o")
+    .arg(format!("UserKnownHostsFile={}", kh.display()))
+    .arg("-i")
+    .arg(key)
+    .arg("-p")
+    .arg(port.to_string());
+    c
 }
 
 /// A tunnel process kept running for a group of rows (killed on drop).
@@ -579,31 +585,15 @@ fn ssh_tunnel(
     target: u16,
 ) -> Result<RunningTunnel, String> {
     let port = rk_e2e::free_port();
-    let mut cmd = Command::new("ssh");
-    cmd.args([
-        "-F",
-        "/dev/null",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=yes",
-        "-o",
-        "IdentitiesOnly=yes",
-        "-N",
-    ])
-    .arg("-o")
-    .arg(format!("UserKnownHostsFile={}", kh.display()))
-    .arg("-i")
-    .arg(key)
-    .arg("-p")
-    .arg(sshd_port.to_string())
-    .args(["-c", cipher])
-    .arg("-L")
-    .arg(format!("{port}:127.0.0.1:{target}"))
-    .arg(format!("{user}@127.0.0.1"))
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
+    let mut cmd = openssh(key, kh, sshd_port);
+    cmd.arg("-N")
+        .args(["-c", cipher])
+        .arg("-L")
+        .arg(format!("{port}:127.0.0.1:{target}"))
+        .arg(format!("{user}@127.0.0.1"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let child = rk_e2e::ChildGuard::spawn(&mut cmd).map_err(|e| e.to_string())?;
     let pid = child.id();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -698,26 +688,7 @@ fn download(port: u16, bytes: usize) -> Result<Duration, String> {
 /// 200 connections at once, 1 MiB each way through an echo server, every byte compared.
 fn concurrent(port: u16) -> Result<Duration, String> {
     let start = Instant::now();
-    let workers: Vec<_> = (0..200u32)
-        .map(|i| {
-            std::thread::spawn(move || {
-                let data: Vec<u8> = (0..1024 * 1024u32)
-                    .map(|j| (j ^ i).wrapping_mul(31) as u8)
-                    .collect();
-                match rk_e2e::round_trip(port, &data) {
-                    Ok(back) if back == data => Ok(()),
-                    Ok(back) => Err(format!(
-                        "connection {i}: {} bytes back, differing",
-                        back.len()
-                    )),
-                    Err(e) => Err(format!("connection {i}: {e}")),
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        w.join().map_err(|_| "worker panicked".to_string())??;
-    }
+    rk_e2e::concurrent_echo(port, 200)?;
     Ok(start.elapsed())
 }
 
