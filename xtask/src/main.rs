@@ -6,7 +6,7 @@
 //! `cargo xtask install [--prefix DIR] [--profile release|dev]`
 //!   Installs binaries, man pages and completions (default prefix ~/.local).
 //! `cargo xtask lint`
-//!   cargo fmt --check and cargo clippy -D warnings over the workspace.
+//!   cargo fmt --check, cargo clippy -D warnings, cargo deny check licenses bans sources.
 //!
 //! `cargo xtask bench [keygen] [log] [connect] [tunnel] [--runs N] [--quick] [--json FILE]`
 //!   Side-by-side benchmarks: each row times the rk binary and the OpenSSH tool doing the same
