@@ -41,19 +41,23 @@ pub(crate) const USAGE: &str = "usage: cargo xtask dist [--profile release|dev] 
        cargo xtask lint
        cargo xtask bench [keygen] [log] [connect] [tunnel] [--runs N] [--quick] [--json FILE]";
 
-/// fmt and clippy, failing on any warning.
+/// fmt, clippy (any warning fails) and cargo-deny's licence, ban and source checks (offline:
+/// the advisory database needs the network; see deny.toml).
 fn lint() -> Result<(), String> {
+    let clippy = [
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ];
+    let deny = ["deny", "--offline", "check", "licenses", "bans", "sources"];
     for args in [
         &["fmt", "--all", "--", "--check"][..],
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--locked",
-            "--",
-            "-D",
-            "warnings",
-        ][..],
+        &clippy[..],
+        &deny[..],
     ] {
         let status = cargo()
             .args(args)
