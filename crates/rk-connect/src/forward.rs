@@ -198,10 +198,34 @@ async fn pump(socket: TcpStream, channel: russh::Channel<client::Msg>) -> Result
         }
     };
     let download = async move {
-        while let Some(msg) = reader.wait().await {
+        // Data that is already waiting is gathered (up to 256 KiB) into one socket write:
+        // sshd sends 32 KiB packets, and a write per packet costs the download ~8× the syscalls.
+        let mut batch: Vec<u8> = Vec::with_capacity(256 * 1024);
+        let mut next = reader.wait().await;
+        while let Some(msg) = next.take() {
             match msg {
-                russh::ChannelMsg::Data { data } if sock_write.write_all(&data).await.is_err() => {
-                    break;
+                russh::ChannelMsg::Data { data } => {
+                    batch.extend_from_slice(&data);
+                    while batch.len() < 256 * 1024 {
+                        // A zero timeout polls once: whatever is ready now, nothing more.
+                        match tokio::time::timeout(std::time::Duration::ZERO, reader.wait()).await {
+                            Ok(Some(russh::ChannelMsg::Data { data })) => {
+                                batch.extend_from_slice(&data)
+                            }
+                            Ok(other) => {
+                                next = other;
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    if sock_write.write_all(&batch).await.is_err() {
+                        break;
+                    }
+                    batch.clear();
+                    if next.is_some() {
+                        continue;
+                    }
                 }
                 // The far end finished sending: half-close our side, keep uploading.
                 russh::ChannelMsg::Eof => {
@@ -210,6 +234,7 @@ async fn pump(socket: TcpStream, channel: russh::Channel<client::Msg>) -> Result
                 russh::ChannelMsg::Close => break,
                 _ => {}
             }
+            next = reader.wait().await;
         }
         let _ = sock_write.shutdown().await;
     };
