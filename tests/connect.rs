@@ -11,7 +11,6 @@ const PASS: &str = "correct horse";
 struct World {
     sb: Sandbox,
     sshd: Sshd,
-    known_hosts: PathBuf,
 }
 
 /// A sandbox, the fixture keys in it, and an sshd that accepts `accepted` (fixture names).
@@ -23,24 +22,23 @@ fn world(accepted: &[&str]) -> World {
         .collect();
     let refs: Vec<&Path> = pubs.iter().map(PathBuf::as_path).collect();
     let sshd = Sshd::start(&refs);
-    let known_hosts = sb.path().join("known_hosts");
-    World {
-        sb,
-        sshd,
-        known_hosts,
-    }
+    World { sb, sshd }
 }
 
 impl World {
+    /// A shared job-log fixture pointed at this world's sshd (user, address and port replaced).
+    fn local_job_log(&self, fixture: &str, replace: &[(&str, String)]) -> PathBuf {
+        let mut log = std::fs::read_to_string(fixtures().join("job-logs").join(fixture)).unwrap();
+        for (from, to) in replace {
+            log = log.replace(from, to);
+        }
+        self.sb.write("job.log", &log)
+    }
+
     /// rk-connect with the test's known_hosts, accepting the host on first use.
     fn connect(&self, key: &Path) -> Command {
-        let mut c = self.sb.rk("rk-connect");
-        c.arg("--known-hosts")
-            .arg(&self.known_hosts)
-            .arg("--accept-new")
-            .arg("-i")
-            .arg(key)
-            .arg(self.sshd.dest());
+        let mut c = self.sb.rk_connect();
+        c.arg("-i").arg(key).arg(self.sshd.dest());
         c
     }
 }
@@ -175,11 +173,8 @@ fn agent_keys_are_used() {
     }
     run(peer("ssh-add").arg(&key).env("SSH_AUTH_SOCK", &sock)).assert_ok("ssh-add");
     // No -i: the default keys do not exist in the sandbox's HOME; the agent's key logs in.
-    let mut cmd = w.sb.rk("rk-connect");
-    cmd.arg("--known-hosts")
-        .arg(&w.known_hosts)
-        .arg("--accept-new")
-        .arg("-v")
+    let mut cmd = w.sb.rk_connect();
+    cmd.arg("-v")
         .arg(w.sshd.dest())
         .arg("true")
         .env("SSH_AUTH_SOCK", &sock);
@@ -231,7 +226,7 @@ fn host_keys_unknown_accepted_and_changed() {
     let strict = |w: &World| {
         let mut c = w.sb.rk("rk-connect");
         c.arg("--known-hosts")
-            .arg(&w.known_hosts)
+            .arg(w.sb.known_hosts())
             .arg("-i")
             .arg(&key)
             .arg(w.sshd.dest())
@@ -246,11 +241,11 @@ fn host_keys_unknown_accepted_and_changed() {
         "{}",
         out.stderr_str()
     );
-    assert!(!w.known_hosts.exists());
+    assert!(!w.sb.known_hosts().exists());
 
     // --accept-new records it in a form OpenSSH accepts strictly.
     run(w.connect(&key).arg("true")).assert_ok("accept-new");
-    let entry = std::fs::read_to_string(&w.known_hosts).unwrap();
+    let entry = std::fs::read_to_string(w.sb.known_hosts()).unwrap();
     assert!(
         entry.starts_with(&format!("[127.0.0.1]:{} ssh-ed25519 ", w.sshd.port)),
         "{entry}"
@@ -263,7 +258,10 @@ fn host_keys_unknown_accepted_and_changed() {
             "StrictHostKeyChecking=yes",
             "-o",
         ])
-        .arg(format!("UserKnownHostsFile={}", w.known_hosts.display()))
+        .arg(format!(
+            "UserKnownHostsFile={}",
+            w.sb.known_hosts().display()
+        ))
         .arg("-i")
         .arg(&key)
         .arg("-p")
@@ -293,7 +291,7 @@ fn host_keys_unknown_accepted_and_changed() {
         "--accept-new never overrides a changed key"
     );
     assert_eq!(
-        std::fs::read_to_string(&w.known_hosts).unwrap(),
+        std::fs::read_to_string(w.sb.known_hosts()).unwrap(),
         entry,
         "known_hosts untouched"
     );
@@ -303,18 +301,16 @@ fn host_keys_unknown_accepted_and_changed() {
 fn from_log_and_port_probing() {
     let w = world(&["openssh/ed25519.pub"]);
     let key = w.sb.fixture("keys/openssh/ed25519");
-    let log = std::fs::read_to_string(fixtures().join("job-logs/basic-32100.log"))
-        .unwrap()
-        .replace("uprod_00Grm", &current_user())
-        .replace("3.80.3.168", "127.0.0.1")
-        .replace("32100", &w.sshd.port.to_string());
-    let log_path = w.sb.write("job.log", &log);
-    let mut cmd = w.sb.rk("rk-connect");
-    cmd.arg("--known-hosts")
-        .arg(&w.known_hosts)
-        .arg("--accept-new")
-        .arg("-i")
-        .arg(&key);
+    let log_path = w.local_job_log(
+        "basic-32100.log",
+        &[
+            ("uprod_00Grm", current_user()),
+            ("3.80.3.168", "127.0.0.1".into()),
+            ("32100", w.sshd.port.to_string()),
+        ],
+    );
+    let mut cmd = w.sb.rk_connect();
+    cmd.arg("-i").arg(&key);
     cmd.arg("--from-log")
         .arg(&log_path)
         .arg("--allow-private")
@@ -428,7 +424,7 @@ fn interactive_shell_on_a_pty() {
         before = before.display(),
         after = after.display(),
         rk = bin("rk-connect").display(),
-        kh = w.known_hosts.display(),
+        kh = w.sb.known_hosts().display(),
         key = key.display(),
         dest = w.sshd.dest(),
     );
@@ -461,7 +457,7 @@ fn interactive_shell_on_a_pty() {
         std::fs::read_to_string(&after).unwrap()
     );
     assert!(
-        std::fs::read_to_string(&w.known_hosts)
+        std::fs::read_to_string(w.sb.known_hosts())
             .unwrap()
             .contains("ssh-ed25519")
     );
@@ -471,12 +467,14 @@ fn interactive_shell_on_a_pty() {
 fn ssh_config_host_block_from_rk_parse_log() {
     let w = world(&["openssh/ed25519.pub"]);
     let key = w.sb.fixture("keys/openssh/ed25519");
-    let log = std::fs::read_to_string(fixtures().join("job-logs/basic-22.log"))
-        .unwrap()
-        .replace("uprod_qpWia", &current_user())
-        .replace("107.23.132.81", "127.0.0.1")
-        .replace("Port: 22", &format!("Port: {}", w.sshd.port));
-    let log_path = w.sb.write("job.log", &log);
+    let log_path = w.local_job_log(
+        "basic-22.log",
+        &[
+            ("uprod_qpWia", current_user()),
+            ("107.23.132.81", "127.0.0.1".into()),
+            ("Port: 22", format!("Port: {}", w.sshd.port)),
+        ],
+    );
     let block = run(w
         .sb
         .rk("rk-parse-log")
@@ -492,12 +490,9 @@ fn ssh_config_host_block_from_rk_parse_log() {
         .arg(&log_path));
     block.assert_ok("rk-parse-log --format ssh-config");
     let config = w.sb.write("ssh_config", &block.stdout_str());
-    let mut cmd = w.sb.rk("rk-connect");
+    let mut cmd = w.sb.rk_connect();
     cmd.arg("-F")
         .arg(&config)
-        .arg("--known-hosts")
-        .arg(&w.known_hosts)
-        .arg("--accept-new")
         .args(["myjob", "echo", "via-alias"]);
     let out = run(&mut cmd);
     out.assert_ok("Host alias");
@@ -510,12 +505,8 @@ fn wait_retries_until_the_server_accepts() {
     let pubkey = fixtures().join("keys/openssh/ed25519.pub");
     let mut sshd = Sshd::prepare(&[pubkey.as_path()]);
     let key = sb.fixture("keys/openssh/ed25519");
-    let mut cmd = sb.rk("rk-connect");
-    cmd.arg("--known-hosts")
-        .arg(sb.path().join("kh"))
-        .arg("--accept-new")
-        .arg("-i")
-        .arg(&key);
+    let mut cmd = sb.rk_connect();
+    cmd.arg("-i").arg(&key);
     cmd.args(["--wait", "20"])
         .arg(sshd.dest())
         .args(["echo", "waited"]);
@@ -571,13 +562,8 @@ fn saved_job_and_default_port_32100() {
         .env("XDG_STATE_HOME", &state))
     .assert_ok("--save");
 
-    let mut cmd = sb.rk("rk-connect");
-    cmd.arg("--known-hosts")
-        .arg(sb.path().join("kh"))
-        .arg("--accept-new")
-        .arg("-i")
-        .arg(&key)
-        .env("XDG_STATE_HOME", &state);
+    let mut cmd = sb.rk_connect();
+    cmd.arg("-i").arg(&key).env("XDG_STATE_HOME", &state);
     let out = run(&mut cmd);
     // No destination and no command: it would start a shell; stdin is empty, so the shell ends.
     out.assert_ok("saved job");

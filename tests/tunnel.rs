@@ -18,13 +18,8 @@ fn start_tunnel(sb: &Sandbox, sshd: &Sshd, forwards: &[&str]) -> Tunnel {
     if !key.exists() {
         sb.fixture("keys/openssh/ed25519");
     }
-    let mut cmd = sb.rk("rk-connect");
-    cmd.arg("--known-hosts")
-        .arg(sb.path().join("kh"))
-        .arg("--accept-new")
-        .arg("-i")
-        .arg(&key)
-        .arg("-N");
+    let mut cmd = sb.rk_connect();
+    cmd.arg("-i").arg(&key).arg("-N");
     for f in forwards {
         cmd.arg(f);
     }
@@ -106,12 +101,8 @@ fn port_in_use_is_an_error_naming_the_port() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     sb.fixture("keys/openssh/ed25519");
-    let mut cmd = sb.rk("rk-connect");
-    cmd.arg("--known-hosts")
-        .arg(sb.path().join("kh"))
-        .arg("--accept-new")
-        .arg("-i")
-        .arg(sb.path().join("ed25519"));
+    let mut cmd = sb.rk_connect();
+    cmd.arg("-i").arg(sb.path().join("ed25519"));
     cmd.arg("-N")
         .arg(format!("-L{port}:127.0.0.1:9"))
         .arg(sshd.dest());

@@ -200,6 +200,18 @@ impl Sandbox {
         set_mode(&dst, 0o600);
         dst
     }
+    /// The known_hosts file rk-connect uses in this sandbox.
+    pub fn known_hosts(&self) -> PathBuf {
+        self.path().join("known_hosts")
+    }
+    /// rk-connect trusting hosts on first use into the sandbox's known_hosts.
+    pub fn rk_connect(&self) -> Command {
+        let mut cmd = self.rk("rk-connect");
+        cmd.arg("--known-hosts")
+            .arg(self.known_hosts())
+            .arg("--accept-new");
+        cmd
+    }
     pub fn write(&self, name: &str, contents: &str) -> PathBuf {
         let p = self.path().join(name);
         std::fs::write(&p, contents).unwrap();

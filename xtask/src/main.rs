@@ -136,6 +136,12 @@ struct Figures {
 }
 
 impl Figures {
+    fn rk_ms(&self) -> f64 {
+        self.rk_median.as_secs_f64() * 1e3
+    }
+    fn anchor_ms(&self) -> f64 {
+        self.anchor_median.as_secs_f64() * 1e3
+    }
     fn ratio(&self) -> f64 {
         self.rk_median.as_secs_f64() / self.anchor_median.as_secs_f64()
     }
@@ -856,8 +862,8 @@ fn bench(args: &[String]) -> Result<(), String> {
             "{:<24} {:>5} {:>10.2}ms {:>12.2}ms {:>7.2} {:>8}  {}",
             f.work,
             f.runs,
-            f.rk_median.as_secs_f64() * 1e3,
-            f.anchor_median.as_secs_f64() * 1e3,
+            f.rk_ms(),
+            f.anchor_ms(),
             f.ratio(),
             f.target_text(),
             if f.pass() { "pass" } else { "FAIL" }
@@ -871,8 +877,8 @@ fn bench(args: &[String]) -> Result<(), String> {
                     "  {{\"work\": \"{}\", \"runs\": {}, \"rk_median_ms\": {:.3}, \"anchor_median_ms\": {:.3}, \"ratio\": {:.4}, \"target\": \"{}\", \"pass\": {}}}",
                     f.work,
                     f.runs,
-                    f.rk_median.as_secs_f64() * 1e3,
-                    f.anchor_median.as_secs_f64() * 1e3,
+                    f.rk_ms(),
+                    f.anchor_ms(),
                     f.ratio(),
                     f.target_text(),
                     f.pass()

@@ -385,11 +385,9 @@ impl Identity {
         if !public.comment().is_empty() {
             return public.comment().as_str_lossy().to_string();
         }
-        match keys::read_key_file(&keys::public_path(&self.path)) {
-            Ok(KeyFile::Public(p)) if !p.comment().is_empty() => {
-                p.comment().as_str_lossy().to_string()
-            }
-            _ => display_path(&self.path),
+        match keys::sibling_comment(&self.path, &public) {
+            Some(comment) => comment.as_str_lossy().to_string(),
+            None => display_path(&self.path),
         }
     }
 }

@@ -177,7 +177,7 @@ fn from_file(path: &Path, cli: &Cli) -> Result<(PublicKey, String)> {
     if file.is_encrypted() && matches!(file, KeyFile::OpenSsh(_)) {
         // The comment of an encrypted OpenSSH key is inside the encrypted part: take it from the
         // .pub beside it, or unlock the key, or go without.
-        if let Some(comment) = sibling_comment(path, &public) {
+        if let Some(comment) = keys::sibling_comment(path, &public) {
             public.set_comment(comment);
         } else {
             let given = match &cli.passphrase_file {
@@ -197,15 +197,6 @@ fn from_file(path: &Path, cli: &Cli) -> Result<(PublicKey, String)> {
         }
     }
     Ok((public, display_path(path)))
-}
-
-fn sibling_comment(private: &Path, public: &PublicKey) -> Option<rk_core::ssh_key::Comment> {
-    match keys::read_key_file(&keys::public_path(private)) {
-        Ok(KeyFile::Public(p)) if p.key_data() == public.key_data() && !p.comment().is_empty() => {
-            Some(p.comment().clone())
-        }
-        _ => None,
-    }
 }
 
 /// `~/.ssh/id_*.pub` that exist, else private keys without a `.pub`, in OpenSSH's order.

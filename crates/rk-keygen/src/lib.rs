@@ -355,13 +355,11 @@ fn show_fingerprint(cli: &Cli) -> Result<()> {
 fn public_key_for_display(path: &Path) -> Result<rk_core::ssh_key::PublicKey> {
     let file = keys::read_key_file(path)?;
     let mut public = file.public_key();
-    if file.is_private() && public.comment().is_empty() {
-        let pub_path = keys::public_path(path);
-        if let Ok(KeyFile::Public(p)) = keys::read_key_file(&pub_path)
-            && p.key_data() == public.key_data()
-        {
-            public.set_comment(p.comment().clone());
-        }
+    if file.is_private()
+        && public.comment().is_empty()
+        && let Some(comment) = keys::sibling_comment(path, &public)
+    {
+        public.set_comment(comment);
     }
     Ok(public)
 }

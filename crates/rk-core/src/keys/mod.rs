@@ -393,6 +393,18 @@ fn pem_to_private(rsa: &rsa::RsaPrivateKey) -> Result<PrivateKey> {
     Ok(PrivateKey::new(KeypairData::Rsa(keypair), "")?)
 }
 
+/// The comment of the `.pub` beside a private key, if that file holds the same key and has one.
+/// An encrypted OpenSSH key keeps its own comment inside the encrypted part, so tools that show
+/// a key without unlocking it (fingerprints, prompts) take the comment from there.
+pub fn sibling_comment(private: &Path, public: &PublicKey) -> Option<ssh_key::Comment> {
+    match read_key_file(&public_path(private)) {
+        Ok(KeyFile::Public(p)) if p.key_data() == public.key_data() && !p.comment().is_empty() => {
+            Some(p.comment().clone())
+        }
+        _ => None,
+    }
+}
+
 /// The files `rk-keygen` writes for a key at `path`: the key itself and `path.pub`.
 pub fn public_path(private: &Path) -> PathBuf {
     crate::fs::with_suffix(private, ".pub")
