@@ -437,7 +437,7 @@ fn interactive_shell_on_a_pty() {
     let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn under a pty");
     p.exp_string("can't be established").unwrap();
     p.exp_string("SHA256:").unwrap();
-    p.exp_string("Trust this host and remember it? (yes/no/once)")
+    p.exp_string("Are you sure you want to continue connecting (yes/no/once)? ")
         .unwrap();
     p.send_line("yes").unwrap();
     p.send_line("echo MARK$((40+2))").unwrap();

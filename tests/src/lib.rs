@@ -381,6 +381,8 @@ impl Drop for XServer {
 pub struct Sshd {
     pub dir: tempfile::TempDir,
     pub port: u16,
+    /// The address it listens on (127.0.0.1 unless a test set up another loopback address).
+    pub listen: String,
     server: Option<ChildGuard>,
 }
 
@@ -406,6 +408,7 @@ impl Sshd {
         let sshd = Sshd {
             dir,
             port: free_low_port(),
+            listen: "127.0.0.1".into(),
             server: None,
         };
         sshd.new_host_key();
@@ -448,9 +451,10 @@ impl Sshd {
             };
             let d = self.dir.path();
             let config = format!(
-                "ListenAddress 127.0.0.1\nPort {port}\nHostKey {hk}\nAuthorizedKeysFile {ak}\nStrictModes no\nUsePAM no\n\
+                "ListenAddress {listen}\nPort {port}\nHostKey {hk}\nAuthorizedKeysFile {ak}\nStrictModes no\nUsePAM no\n\
                  PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n\
                  PidFile {pid}\nLogLevel DEBUG1\nMaxStartups 100\nMaxSessions 100\nUseDNS no\nPrintMotd no\nAcceptEnv LANG\n",
+                listen = self.listen,
                 hk = d.join("host_ed25519").display(),
                 ak = d.join("authorized_keys").display(),
                 pid = d.join("sshd.pid").display(),
@@ -468,7 +472,7 @@ impl Sshd {
             let mut guard = ChildGuard::spawn(&mut cmd).expect("start sshd");
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                if std::net::TcpStream::connect((self.listen.as_str(), port)).is_ok() {
                     // Make sure the listener is ours: a server that lost the bind race exits.
                     std::thread::sleep(Duration::from_millis(50));
                     if guard.child().try_wait().ok().flatten().is_none() {

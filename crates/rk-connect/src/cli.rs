@@ -138,6 +138,29 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// Parses the command line. As with `ssh`, words after `--` are the command — and when
+    /// `--` comes before any DESTINATION (`rk-connect -- nvidia-smi`), the destination is the
+    /// saved job, not the first word of the command.
+    pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::FromArgMatches;
+        let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+        let matches = command().try_get_matches_from(&args)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        let dash_dash = args.iter().skip(1).position(|a| a == "--").map(|i| i + 1);
+        if let (Some(dd), Some(dest)) = (dash_dash, matches.index_of("destination"))
+            // clap does not count the `--` itself in its indices.
+            && dest >= dd
+            && let Some(first) = cli.destination.take()
+        {
+            cli.command.insert(0, first);
+        }
+        Ok(cli)
+    }
+
     /// With --from-log there is no DESTINATION: the first positional word starts the command.
     pub fn normalise(mut self) -> Self {
         if self.from_log.is_some()
@@ -151,4 +174,35 @@ impl Cli {
 
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::parse_args(std::iter::once("rk-connect").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn words_after_a_leading_double_dash_are_the_command() {
+        let cli = parse(&["--", "nvidia-smi", "-L"]);
+        assert_eq!(cli.destination, None);
+        assert_eq!(cli.command, ["nvidia-smi", "-L"]);
+        let cli = parse(&["-v", "--", "whoami"]);
+        assert_eq!(cli.destination, None);
+        assert_eq!(cli.command, ["whoami"]);
+    }
+
+    #[test]
+    fn destination_before_double_dash_stays_the_destination() {
+        let cli = parse(&["u@h", "--", "ls", "-l"]);
+        assert_eq!(cli.destination.as_deref(), Some("u@h"));
+        assert_eq!(cli.command, ["ls", "-l"]);
+        let cli = parse(&["u@h", "ls"]);
+        assert_eq!(cli.destination.as_deref(), Some("u@h"));
+        assert_eq!(cli.command, ["ls"]);
+        let cli = parse(&["-p", "22", "u@h"]);
+        assert_eq!(cli.destination.as_deref(), Some("u@h"));
+    }
 }

@@ -707,7 +707,7 @@ impl HostKeyCheck {
                 let art = fingerprint::randomart(key, FingerprintHash::Sha256);
                 let question = format!(
                     "The authenticity of host '{name}' can't be established.\r\n{kind} key fingerprint is {fp}.\r\n{}\r\n\
-                     Trust this host and remember it? (yes/no/once) ",
+                     Are you sure you want to continue connecting (yes/no/once)? ",
                     art.replace('\n', "\r\n")
                 );
                 match term::ask_tty(&question).as_deref().map(str::to_ascii_lowercase).as_deref() {
