@@ -38,6 +38,8 @@ impl<E: std::fmt::Display> From<E> for Failure {
 /// Runs the command; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     let cli = cli.normalise();
+    // Ctrl-C at a passphrase prompt must not leave the terminal without echo.
+    rk_core::interrupt::install();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -855,6 +857,7 @@ async fn forwards_only(
     handle: &client::Handle<HostKeyCheck>,
     dest: &Destination,
 ) -> Result<i32, Failure> {
+    rk_core::interrupt::defer_to_program(&[libc::SIGINT, libc::SIGTERM]);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     loop {
         tokio::select! {
@@ -941,6 +944,7 @@ async fn session(
     } else {
         None
     };
+    rk_core::interrupt::defer_to_program(&[libc::SIGTERM, libc::SIGHUP]);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
 

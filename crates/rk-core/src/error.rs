@@ -12,6 +12,8 @@ pub mod exit {
     pub const REFUSED: i32 = 1;
     /// An I/O or internal error: disk full, permission denied, a bug.
     pub const IO: i32 = 2;
+    /// Interrupted by Ctrl-C (128 + SIGINT, as a shell reports it).
+    pub const INTERRUPTED: i32 = 130;
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -61,6 +63,10 @@ pub enum Error {
     #[error("terminal: {0}")]
     Terminal(io::Error),
 
+    /// Ctrl-C at a prompt; nothing was changed.
+    #[error("interrupted; nothing was changed.")]
+    Interrupted,
+
     #[error("key operation failed: {0}")]
     Key(#[from] ssh_key::Error),
 
@@ -109,6 +115,7 @@ impl Error {
             | Error::NotAKey { .. }
             | Error::Unsupported { .. }
             | Error::PublicKeyOnly { .. } => exit::REFUSED,
+            Error::Interrupted => exit::INTERRUPTED,
             Error::Io { .. } | Error::Terminal(_) | Error::Key(_) | Error::Rsa(_) => exit::IO,
         }
     }

@@ -122,6 +122,9 @@ impl StagedFile {
                 rand::random::<u32>()
             ));
             let temp = dir.join(temp_name);
+            // Registered before it exists, so that no moment is left in which an interrupt
+            // could leave it behind (the name holds our PID: it is no one else's file).
+            crate::interrupt::track(&temp);
             match OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -130,8 +133,14 @@ impl StagedFile {
                 .open(&temp)
             {
                 Ok(f) => break (f, temp),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => attempt += 1,
-                Err(e) => return Err(Error::io("cannot write a file in", dir, e)),
+                Err(e) => {
+                    crate::interrupt::untrack(&temp);
+                    if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 {
+                        attempt += 1;
+                    } else {
+                        return Err(Error::io("cannot write a file in", dir, e));
+                    }
+                }
             }
         };
         let staged = StagedFile {
@@ -175,6 +184,7 @@ impl StagedFile {
             }
         }
         self.committed = true;
+        crate::interrupt::untrack(&self.temp);
         // Make the rename itself durable.
         if let Ok(d) = File::open(parent_dir(&self.target)) {
             let _ = d.sync_all();
@@ -187,6 +197,7 @@ impl Drop for StagedFile {
     fn drop(&mut self) {
         if !self.committed {
             let _ = fs::remove_file(&self.temp);
+            crate::interrupt::untrack(&self.temp);
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod destination;
 pub mod error;
 pub mod fingerprint;
 pub mod fs;
+pub mod interrupt;
 pub mod joblog;
 pub mod keys;
 pub mod known_hosts;

@@ -56,7 +56,13 @@ pub fn line(prompt: &str) -> Result<String> {
 pub fn secret(prompt: &str) -> Result<Passphrase> {
     rpassword::prompt_password(prompt)
         .map(|s| Passphrase(Zeroizing::new(s)))
-        .map_err(Error::Terminal)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                Error::Interrupted
+            } else {
+                Error::Terminal(e)
+            }
+        })
 }
 
 /// Unlocks a key file: with `given` (from -P or a file) if there is one, else by asking on the

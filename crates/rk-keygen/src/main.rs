@@ -16,6 +16,8 @@ fn main() -> ExitCode {
             });
         }
     };
+    // Ctrl-C/SIGTERM/SIGHUP: no temporary key files left behind, the terminal's echo restored.
+    rk_core::interrupt::install();
     match rk_keygen::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
