@@ -1,0 +1,176 @@
+//! Servers that are not what they claim, and many rk-connect processes at once: rk-connect
+//! gives up in bounded time with bounded memory and a clear message, and a shared known_hosts
+//! stays whole.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rk_e2e::*;
+
+/// A server on 127.0.0.1 that greets every connection with `greeting()` (written repeatedly
+/// while `repeat` is set, until the client goes away), then holds the connection open.
+fn fake_server(greeting: fn() -> Vec<u8>, repeat: bool) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(4) {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let data = greeting();
+                loop {
+                    if conn.write_all(&data).is_err() || !repeat {
+                        break;
+                    }
+                }
+                std::thread::sleep(Duration::from_secs(20));
+            });
+        }
+    });
+    port
+}
+
+/// rk-connect against `port` under `/usr/bin/time`: exit code, stderr, seconds, peak RSS (KiB).
+fn connect_to(sb: &Sandbox, port: u16) -> (Option<i32>, String, f64, u64) {
+    let key = sb.fixture("keys/openssh/ed25519");
+    let rss_file = sb.path().join("rss");
+    let start = Instant::now();
+    let out = run(Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss_file)
+        .arg(bin("rk-connect"))
+        .arg("--known-hosts")
+        .arg(sb.known_hosts())
+        .arg("-i")
+        .arg(&key)
+        .args(["--connect-timeout", "3"])
+        .arg(format!("ssh://u@127.0.0.1:{port}"))
+        .arg("true")
+        .env("HOME", sb.home()));
+    let seconds = start.elapsed().as_secs_f64();
+    let rss = std::fs::read_to_string(&rss_file)
+        .unwrap_or_default()
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0);
+    (out.code(), out.stderr_str(), seconds, rss)
+}
+
+fn assert_bounded(what: &str, result: &(Option<i32>, String, f64, u64)) {
+    let (code, stderr, seconds, rss_kib) = result;
+    assert_eq!(*code, Some(255), "{what}: {stderr}");
+    assert!(*seconds < 10.0, "{what}: took {seconds:.1} s");
+    assert!(*rss_kib > 0, "{what}: /usr/bin/time reported no RSS");
+    assert!(
+        *rss_kib < 64 * 1024,
+        "{what}: peak RSS {} MiB",
+        rss_kib / 1024
+    );
+    assert!(
+        stderr.starts_with("rk-connect: ") && !stderr.contains("panicked"),
+        "{what}: {stderr}"
+    );
+}
+
+#[test]
+fn garbage_instead_of_a_banner_is_refused_quickly() {
+    let sb = Sandbox::new();
+    let port = fake_server(
+        || b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        false,
+    );
+    let result = connect_to(&sb, port);
+    assert_bounded("HTTP reply", &result);
+}
+
+#[test]
+fn a_one_megabyte_banner_line_does_not_blow_memory() {
+    let sb = Sandbox::new();
+    let port = fake_server(|| vec![b'A'; 1024 * 1024], false);
+    let result = connect_to(&sb, port);
+    assert_bounded("1 MiB line", &result);
+}
+
+#[test]
+fn an_endless_stream_of_lines_before_the_banner_ends_in_time() {
+    let sb = Sandbox::new();
+    // Pre-banner lines are legal in SSH; endless ones must not keep rk-connect busy or growing.
+    let port = fake_server(|| b"not ssh yet\r\n".repeat(4096), true);
+    let result = connect_to(&sb, port);
+    assert_bounded("endless lines", &result);
+}
+
+#[test]
+fn a_server_that_stalls_after_its_banner_times_out() {
+    let sb = Sandbox::new();
+    let port = fake_server(|| b"SSH-2.0-OpenSSH_9.2\r\n".to_vec(), false);
+    let result = connect_to(&sb, port);
+    assert_bounded("stalled key exchange", &result);
+    assert!(
+        result.1.contains("did not answer as an SSH server"),
+        "{}",
+        result.1
+    );
+}
+
+#[test]
+fn ten_processes_learning_hosts_at_once_leave_a_whole_known_hosts() {
+    let sb = Sandbox::new();
+    let public = fixtures().join("keys/openssh/ed25519.pub");
+    let servers: Vec<Sshd> = (0..10).map(|_| Sshd::start(&[public.as_path()])).collect();
+    let known_hosts = sb.path().join("known_hosts");
+    let key = sb.fixture("keys/openssh/ed25519");
+    let mut children: Vec<ChildGuard> = servers
+        .iter()
+        .map(|s| {
+            let mut cmd = Command::new(bin("rk-connect"));
+            cmd.arg("--known-hosts")
+                .arg(&known_hosts)
+                .arg("--accept-new")
+                .arg("-i")
+                .arg(&key)
+                .arg(s.dest())
+                .arg("true")
+                .env("HOME", sb.home())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            ChildGuard::spawn(&mut cmd).unwrap()
+        })
+        .collect();
+    for child in &mut children {
+        assert!(wait_bounded(child, Duration::from_secs(60)).success());
+    }
+    let text = std::fs::read_to_string(&known_hosts).unwrap();
+    assert_eq!(text.lines().count(), 10, "{text}");
+    for s in &servers {
+        let host_key = type_and_blob(&s.host_key_pub());
+        let expected = format!("[127.0.0.1]:{} {host_key}", s.port);
+        assert!(
+            text.lines().any(|l| l == expected),
+            "missing or torn: {expected}\n{text}"
+        );
+        // OpenSSH finds the entry, and ssh itself accepts the host with strict checking.
+        let found = run(peer("ssh-keygen")
+            .arg("-F")
+            .arg(format!("[127.0.0.1]:{}", s.port))
+            .arg("-f")
+            .arg(&known_hosts));
+        found.assert_ok("ssh-keygen -F");
+        let ssh = run(peer("ssh")
+            .args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"])
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
+            .arg("-i")
+            .arg(&key)
+            .arg("-p")
+            .arg(s.port.to_string())
+            .arg(format!("{}@127.0.0.1", current_user()))
+            .arg("true"));
+        ssh.assert_ok("ssh with rk's known_hosts entry");
+    }
+}
