@@ -7,6 +7,8 @@
 //!   Installs binaries, man pages and completions (default prefix ~/.local).
 //! `cargo xtask lint`
 //!   cargo fmt --check, cargo clippy -D warnings, cargo deny check licenses bans sources.
+//! `cargo xtask fuzz [--seconds N] [TARGET...]`
+//!   Runs the cargo-fuzz targets in fuzz/ for N seconds each (default 30) and reports them.
 //!
 //! `cargo xtask bench [keygen] [log] [connect] [tunnel] [--runs N] [--quick] [--json FILE]`
 //!   Side-by-side benchmarks: each row times the rk binary and the OpenSSH tool doing the same
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
         Some("dist") => dist::dist(&args[1..]).map(|_| ()),
         Some("install") => dist::install(&args[1..]),
         Some("lint") => lint(),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -35,10 +38,12 @@ fn main() -> ExitCode {
 }
 
 mod dist;
+mod fuzz;
 
 pub(crate) const USAGE: &str = "usage: cargo xtask dist [--profile release|dev] [--out DIR]
        cargo xtask install [--prefix DIR] [--profile release|dev]
        cargo xtask lint
+       cargo xtask fuzz [--seconds N] [job_log|key_loaders|known_hosts|ssh_config|ppk_roundtrip ...]
        cargo xtask bench [keygen] [log] [connect] [tunnel] [--runs N] [--quick] [--json FILE]";
 
 /// fmt, clippy (any warning fails) and cargo-deny's licence, ban and source checks (offline:

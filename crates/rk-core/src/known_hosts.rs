@@ -55,6 +55,17 @@ pub fn check(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<Host
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HostKeyStatus::Unknown),
         Err(e) => return Err(Error::io("cannot read", path, e)),
     };
+    Ok(check_text(&text, path, host, port, key))
+}
+
+/// [`check`] on the text of a known_hosts file (`path` only names it in the result).
+pub fn check_text(
+    text: &str,
+    path: &Path,
+    host: &str,
+    port: u16,
+    key: &PublicKey,
+) -> HostKeyStatus {
     let name = host_name(host, port);
     let mut changed = None;
     let mut known = false;
@@ -74,10 +85,10 @@ pub fn check(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<Host
         let same_key = entry.public_key().key_data() == key.key_data();
         match entry.marker() {
             Some(Marker::Revoked) if same_key => {
-                return Ok(HostKeyStatus::Revoked {
+                return HostKeyStatus::Revoked {
                     path: path.to_path_buf(),
                     line: index + 1,
-                });
+                };
             }
             Some(_) => continue,
             None if same_key => known = true,
@@ -92,11 +103,11 @@ pub fn check(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<Host
         }
     }
     // Like OpenSSH, a matching key anywhere wins over a mismatching one of the same type.
-    Ok(if known {
+    if known {
         HostKeyStatus::Known
     } else {
         changed.unwrap_or(HostKeyStatus::Unknown)
-    })
+    }
 }
 
 fn matches(patterns: &HostPatterns, name: &str) -> bool {

@@ -303,6 +303,14 @@ pub fn to_ppk_v3(
     let public_blob = key.public_key().key_data().encode_vec()?;
     let mut private = private_blob(key)?;
     let passphrase = passphrase.filter(|p| !p.is_empty());
+    // Readers (PuTTY, ssh-key) take the passphrase as text; bytes that are not UTF-8 would
+    // make a file no one can open (found by the ppk_roundtrip fuzz target).
+    if passphrase.is_some_and(|p| std::str::from_utf8(p).is_err()) {
+        return Err(Error::Usage(
+            "a PuTTY key's passphrase must be text (UTF-8); this one has other bytes. Choose another passphrase."
+                .into(),
+        ));
+    }
     let encryption = if passphrase.is_some() {
         "aes256-cbc"
     } else {
@@ -599,6 +607,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Found by the ppk_roundtrip fuzz target: a passphrase that is not UTF-8 used to produce a
+    /// file that no reader could open; it is now refused before anything is written.
+    #[test]
+    fn non_utf8_passphrase_is_refused_not_written() {
+        let seed = [7u8; 32];
+        let pair = ssh_key::private::Ed25519Keypair::from_seed(&seed);
+        let key = PrivateKey::new(ssh_key::private::KeypairData::Ed25519(pair), "c").unwrap();
+        let pass = [0xff, b')', b'~', 0xff, b'\n'];
+        let err = to_ppk_v3(&key, Some(&pass), Argon2Params::default()).unwrap_err();
+        assert!(err.to_string().contains("UTF-8"), "{err}");
+        // Text passphrases, non-ASCII included, round-trip.
+        let pass = "pässwörd ✓".as_bytes();
+        let params = Argon2Params {
+            memory_kib: 8,
+            passes: 1,
+            parallelism: 1,
+        };
+        let text = to_ppk_v3(&key, Some(pass), params).unwrap();
+        assert_eq!(
+            decode(&text, Some(pass)).unwrap().key_data(),
+            key.key_data()
+        );
     }
 
     /// Secrets ssh-key's own reader refuses (0x00 then a byte below 0x80) still round-trip.

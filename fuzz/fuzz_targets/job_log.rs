@@ -1,0 +1,37 @@
+//! The job-log scanner on arbitrary bytes: never panics, finds only valid results, and finds
+//! the same whether the log arrives in one piece or in arbitrary chunks (a live `tail -f`).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rk_core::joblog::{self, ScanOptions, Scanner};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&control, log)) = data.split_first() else {
+        return;
+    };
+    let options = ScanOptions {
+        allow_private: control & 1 == 1,
+        custom: Vec::new(),
+    };
+    let whole = joblog::scan_all(log, options.clone());
+    for found in &whole {
+        assert!(joblog::is_valid_user(&found.user), "{found:?}");
+        assert!(found.port.is_none_or(|p| p != 0), "{found:?}");
+    }
+
+    // The same log in chunks whose sizes come from the control byte.
+    let chunk = usize::from(control >> 1) + 1;
+    let mut scanner = Scanner::new(options);
+    let mut chunked = Vec::new();
+    for piece in log.chunks(chunk) {
+        scanner.push(piece, &mut |f| {
+            chunked.push(f);
+            true
+        });
+    }
+    scanner.finish(&mut |f| {
+        chunked.push(f);
+        true
+    });
+    assert_eq!(whole, chunked);
+});
