@@ -20,7 +20,8 @@ Job Settings -> SSH Public Key.
 Exit status:
   0  success
   1  refused or declined: bad option, file exists, wrong passphrase, not a key
-  2  I/O or internal error";
+  2  I/O or internal error
+  130  interrupted (Ctrl-C at a prompt); nothing was changed";
 
 /// Which files a new key is written as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
