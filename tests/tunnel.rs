@@ -154,7 +154,12 @@ fn two_hundred_concurrent_connections_all_verified() {
     let port = t.ports[0];
     let start = Instant::now();
     concurrent_echo(port, 200).unwrap();
-    eprintln!("200 × 1 MiB echoed in {:?}", start.elapsed());
+    let rss_kib = peak_rss_kib(t.child.id()).expect("VmHWM of rk-connect");
+    eprintln!(
+        "200 × 1 MiB echoed in {:?}; rk-connect peak RSS {:.1} MiB",
+        start.elapsed(),
+        rss_kib as f64 / 1024.0
+    );
 }
 
 #[test]

@@ -708,3 +708,12 @@ pub fn concurrent_echo(port: u16, count: u32) -> Result<(), String> {
         )),
     }
 }
+
+/// Peak resident memory (VmHWM) of a running process, in KiB.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}

@@ -707,14 +707,6 @@ fn concurrent(port: u16) -> Result<Duration, String> {
     Ok(start.elapsed())
 }
 
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-}
-
 /// The tunnel rows, what must stay alive while they run, and the processes whose peak RSS to
 /// report.
 struct TunnelBench {
@@ -852,7 +844,7 @@ fn bench(args: &[String]) -> Result<(), String> {
         figures.push(run_row(row, runs, &scratch)?);
     }
     for (what, pid) in &rss_of {
-        if let Some(kib) = peak_rss_kib(*pid) {
+        if let Some(kib) = rk_e2e::peak_rss_kib(*pid) {
             println!("peak RSS of {what}: {:.1} MiB", kib as f64 / 1024.0);
         }
     }
