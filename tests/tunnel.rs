@@ -160,6 +160,12 @@ fn two_hundred_concurrent_connections_all_verified() {
         start.elapsed(),
         rss_kib as f64 / 1024.0
     );
+    // Upload buffers share one budget (forward.rs); 256 KiB each would be ~120 MiB here.
+    assert!(
+        rss_kib <= 64 * 1024,
+        "rk-connect peaked at {} MiB with 200 connections (target: 64 MiB)",
+        rss_kib / 1024
+    );
 }
 
 #[test]
