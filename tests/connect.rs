@@ -153,7 +153,7 @@ fn auth_with_every_key_format_and_rsa_sha2() {
 }
 
 #[test]
-fn agent_keys_are_used() {
+fn agent_keys_are_used_but_nothing_is_forwarded() {
     let w = world(&["openssh/ecdsa384.pub"]);
     let key = w.sb.fixture("keys/openssh/ecdsa384");
     let sock = w.sb.path().join("agent.sock");
@@ -176,12 +176,32 @@ fn agent_keys_are_used() {
     let mut cmd = w.sb.rk_connect();
     cmd.arg("-v")
         .arg(w.sshd.dest())
-        .arg("true")
-        .env("SSH_AUTH_SOCK", &sock);
+        .arg("env")
+        .env("SSH_AUTH_SOCK", &sock)
+        .env("DISPLAY", ":42")
+        .env("RK_LOCAL_SECRET", "do-not-send")
+        .env("LC_ALL", "C");
     let out = run(&mut cmd);
     out.assert_ok("agent auth");
     assert!(out.stderr_str().contains("agent"), "{}", out.stderr_str());
     let _ = agent.child().kill();
+
+    // No agent forwarding, no X11 forwarding, no local environment on the remote side.
+    let remote_env = out.stdout_str();
+    for name in ["SSH_AUTH_SOCK=", "DISPLAY=", "RK_LOCAL_SECRET=", "LC_ALL="] {
+        assert!(
+            !remote_env.lines().any(|l| l.starts_with(name)),
+            "{name} reached the server:\n{remote_env}"
+        );
+    }
+    let log = w.sshd.log();
+    assert!(
+        log.contains("request exec"),
+        "sshd logs channel requests:\n{log}"
+    );
+    for request in ["auth-agent-req", "x11-req", "request env"] {
+        assert!(!log.contains(request), "rk-connect sent {request}:\n{log}");
+    }
 }
 
 #[test]

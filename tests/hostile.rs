@@ -174,3 +174,48 @@ fn ten_processes_learning_hosts_at_once_leave_a_whole_known_hosts() {
         ssh.assert_ok("ssh with rk's known_hosts entry");
     }
 }
+
+#[test]
+fn a_remote_side_that_never_reads_does_not_make_rk_buffer_its_input() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let sb = Sandbox::new();
+    let public = fixtures().join("keys/openssh/ed25519.pub");
+    let sshd = Sshd::start(&[public.as_path()]);
+    let key = sb.fixture("keys/openssh/ed25519");
+    // The remote command never reads its stdin: the channel window closes and stays closed.
+    let mut cmd = sb.rk_connect();
+    cmd.arg("-i")
+        .arg(&key)
+        .arg(sshd.dest())
+        .args(["sleep", "30"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = ChildGuard::spawn(&mut cmd).unwrap();
+    let mut stdin = child.child().stdin.take().unwrap();
+    let written = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&written);
+    std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        while stdin.write_all(&chunk).is_ok() {
+            counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        }
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    let accepted = written.load(Ordering::Relaxed);
+    let rss_kib = peak_rss_kib(child.id()).expect("rk-connect is still running");
+    // Kernel pipe + socket buffers, sshd's window (2 MiB) and rk's own read buffer: a few MiB,
+    // not "everything the producer could write in 4 s" (gigabytes).
+    assert!(
+        accepted < 64 * 1024 * 1024,
+        "rk-connect took {} MiB of input the server never asked for",
+        accepted >> 20
+    );
+    assert!(rss_kib < 64 * 1024, "peak RSS {} MiB", rss_kib / 1024);
+    eprintln!(
+        "stalled remote: {} KiB accepted, rk-connect peak RSS {} MiB",
+        accepted / 1024,
+        rss_kib / 1024
+    );
+}

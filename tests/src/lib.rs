@@ -152,6 +152,8 @@ impl OutputExt for Output {
 /// Waits for a child with a bound; kills it and panics on timeout.
 pub fn wait_bounded(guard: &mut ChildGuard, limit: Duration) -> ExitStatus {
     let start = Instant::now();
+    // Short commands finish in a few ms: poll fast at first, then back off to 20 ms.
+    let mut pause = Duration::from_millis(1);
     loop {
         if let Some(status) = guard.child().try_wait().expect("try_wait") {
             return status;
@@ -159,7 +161,8 @@ pub fn wait_bounded(guard: &mut ChildGuard, limit: Duration) -> ExitStatus {
         if start.elapsed() > limit {
             panic!("process {} did not exit within {limit:?}", guard.id());
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
     }
 }
 
