@@ -158,3 +158,39 @@ fn plain(s: &str) -> String {
     }
     out.into_iter().collect()
 }
+
+#[test]
+fn xtask_install_puts_binaries_man_pages_and_completions_under_the_prefix() {
+    let home = tempfile::tempdir().unwrap();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    // As the README says, `cargo xtask install` (default prefix ~/.local), with the dev profile
+    // the tests already built.
+    let out = run_with_input(
+        Command::new(cargo)
+            .current_dir(workspace_root())
+            .args(["xtask", "install", "--profile", "dev"])
+            .env("HOME", home.path()),
+        b"",
+        Duration::from_secs(900),
+    );
+    out.assert_ok("cargo xtask install");
+    let prefix = home.path().join(".local");
+    assert!(out.stdout_str().contains(&prefix.display().to_string()));
+    for name in ["rk-keygen", "rk-copy-pubkey", "rk-parse-log", "rk-connect"] {
+        let exe = prefix.join("bin").join(name);
+        run(Command::new(&exe).arg("--version")).assert_ok("installed --version");
+        let page = prefix.join("share/man/man1").join(format!("{name}.1"));
+        let man = run(Command::new("groff")
+            .args(["-man", "-Tutf8", "-ww"])
+            .arg(&page)
+            .env("LC_ALL", "C.UTF-8"));
+        man.assert_ok("groff on the installed man page");
+        for completion in [
+            format!("share/bash-completion/completions/{name}"),
+            format!("share/zsh/site-functions/_{name}"),
+            format!("share/fish/vendor_completions.d/{name}.fish"),
+        ] {
+            assert!(prefix.join(&completion).is_file(), "{completion}");
+        }
+    }
+}
