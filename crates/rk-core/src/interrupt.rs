@@ -68,12 +68,10 @@ pub fn defer_to_program(signals: &[i32]) {
     }
 }
 
-/// Removes the registered temporary files and restores the terminal. Also for tests.
+/// Removes the registered temporary files and restores the terminal.
 pub fn clean_up() {
-    let mut state = STATE.lock().unwrap_or_else(|e| e.into_inner());
-    for temp in state.temps.drain(..) {
-        let _ = std::fs::remove_file(temp);
-    }
+    remove_temps(|_| true);
+    let state = STATE.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((tty, settings)) = &state.terminal {
         use std::os::fd::AsRawFd;
         // SAFETY: a valid fd we own and a termios struct filled by tcgetattr.
@@ -81,6 +79,20 @@ pub fn clean_up() {
             libc::tcsetattr(tty.as_raw_fd(), libc::TCSANOW, settings);
         }
     }
+}
+
+/// Removes the registered temporary files that `which` selects (all of them on a signal; tests
+/// select their own, since other tests in the same process stage files concurrently).
+fn remove_temps(which: impl Fn(&Path) -> bool) {
+    let mut state = STATE.lock().unwrap_or_else(|e| e.into_inner());
+    state.temps.retain(|temp| {
+        if which(temp) {
+            let _ = std::fs::remove_file(temp);
+            false
+        } else {
+            true
+        }
+    });
 }
 
 /// A temporary file that must not outlive an interrupted rk (registered before it is created).
@@ -127,7 +139,7 @@ mod tests {
         track(&tracked);
         track(&done);
         untrack(&done);
-        clean_up();
+        remove_temps(|p| p.starts_with(dir.path()));
         assert!(!tracked.exists());
         assert!(done.exists() && other.exists());
     }
