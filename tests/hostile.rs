@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rk_e2e::*;
 
@@ -31,44 +31,37 @@ fn fake_server(greeting: fn() -> Vec<u8>, repeat: bool) -> u16 {
     port
 }
 
-/// rk-connect against `port` under `/usr/bin/time`: exit code, stderr, seconds, peak RSS (KiB).
-fn connect_to(sb: &Sandbox, port: u16) -> (Option<i32>, String, f64, u64) {
+/// rk-connect against `port`, measured.
+fn connect_to(sb: &Sandbox, port: u16) -> Measured {
     let key = sb.fixture("keys/openssh/ed25519");
-    let rss_file = sb.path().join("rss");
-    let start = Instant::now();
-    let out = run(Command::new("/usr/bin/time")
-        .arg("-f")
-        .arg("%M")
-        .arg("-o")
-        .arg(&rss_file)
-        .arg(bin("rk-connect"))
-        .arg("--known-hosts")
-        .arg(sb.known_hosts())
-        .arg("-i")
-        .arg(&key)
-        .args(["--connect-timeout", "3"])
-        .arg(format!("ssh://u@127.0.0.1:{port}"))
-        .arg("true")
-        .env("HOME", sb.home()));
-    let seconds = start.elapsed().as_secs_f64();
-    let rss = std::fs::read_to_string(&rss_file)
-        .unwrap_or_default()
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or(0);
-    (out.code(), out.stderr_str(), seconds, rss)
+    let known_hosts = sb.known_hosts();
+    let dest = format!("ssh://u@127.0.0.1:{port}");
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "--known-hosts".as_ref(),
+        known_hosts.as_os_str(),
+        "-i".as_ref(),
+        key.as_os_str(),
+        "--connect-timeout".as_ref(),
+        "3".as_ref(),
+        dest.as_ref(),
+        "true".as_ref(),
+    ];
+    run_measured(&bin("rk-connect"), &args, &[("HOME", &sb.home())])
 }
 
-fn assert_bounded(what: &str, result: &(Option<i32>, String, f64, u64)) {
-    let (code, stderr, seconds, rss_kib) = result;
-    assert_eq!(*code, Some(255), "{what}: {stderr}");
-    assert!(*seconds < 10.0, "{what}: took {seconds:.1} s");
-    assert!(*rss_kib > 0, "{what}: /usr/bin/time reported no RSS");
+fn assert_bounded(what: &str, m: &Measured) {
+    let stderr = m.output.stderr_str();
+    assert_eq!(m.output.code(), Some(255), "{what}: {stderr}");
     assert!(
-        *rss_kib < 64 * 1024,
+        m.elapsed < Duration::from_secs(10),
+        "{what}: took {:?}",
+        m.elapsed
+    );
+    assert!(m.peak_rss_kib > 0, "{what}: /usr/bin/time reported no RSS");
+    assert!(
+        m.peak_rss_kib < 64 * 1024,
         "{what}: peak RSS {} MiB",
-        rss_kib / 1024
+        m.peak_rss_kib / 1024
     );
     assert!(
         stderr.starts_with("rk-connect: ") && !stderr.contains("panicked"),
@@ -110,10 +103,10 @@ fn a_server_that_stalls_after_its_banner_times_out() {
     let port = fake_server(|| b"SSH-2.0-OpenSSH_9.2\r\n".to_vec(), false);
     let result = connect_to(&sb, port);
     assert_bounded("stalled key exchange", &result);
+    let stderr = result.output.stderr_str();
     assert!(
-        result.1.contains("did not answer as an SSH server"),
-        "{}",
-        result.1
+        stderr.contains("did not answer as an SSH server"),
+        "{stderr}"
     );
 }
 

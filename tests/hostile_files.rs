@@ -3,8 +3,7 @@
 //! a clear error (exit 1, "rk-keygen: …"), never a panic, in bounded time and memory.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rk_e2e::*;
 
@@ -96,33 +95,25 @@ fn truncated_and_bit_flipped_key_files_are_refused_cleanly() {
     eprintln!("{variants} damaged key files, all refused or read cleanly");
 }
 
-/// `rk-keygen -l -f FILE` under /usr/bin/time: exit 1 in bounded time and memory.
-fn refused_bounded(sb: &Sandbox, file: &Path, what: &str) -> String {
-    let rss_file = sb.path().join("rss");
-    let start = Instant::now();
-    let out = run(Command::new("/usr/bin/time")
-        .arg("-f")
-        .arg("%M")
-        .arg("-o")
-        .arg(&rss_file)
-        .arg(bin("rk-keygen"))
-        .args(["-l", "-f"])
-        .arg(file));
-    let elapsed = start.elapsed();
-    let rss_kib: u64 = std::fs::read_to_string(&rss_file)
-        .unwrap_or_default()
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or(u64::MAX);
-    assert_eq!(out.code(), Some(1), "{what}: {}", out.stderr_str());
-    assert!(elapsed < Duration::from_secs(5), "{what}: took {elapsed:?}");
-    assert!(
-        rss_kib < 32 * 1024,
-        "{what}: peak RSS {} MiB",
-        rss_kib / 1024
+/// `rk-keygen -l -f FILE`, measured: exit 1 in bounded time and memory.
+fn refused_bounded(file: &Path, what: &str) -> String {
+    let m = run_measured(
+        &bin("rk-keygen"),
+        &["-l".as_ref(), "-f".as_ref(), file.as_os_str()],
+        &[],
     );
-    let err = out.stderr_str();
+    let err = m.output.stderr_str();
+    assert_eq!(m.output.code(), Some(1), "{what}: {err}");
+    assert!(
+        m.elapsed < Duration::from_secs(5),
+        "{what}: took {:?}",
+        m.elapsed
+    );
+    assert!(
+        m.peak_rss_kib > 0 && m.peak_rss_kib < 32 * 1024,
+        "{what}: peak RSS {} KiB",
+        m.peak_rss_kib
+    );
     assert!(err.starts_with("rk-keygen: "), "{what}: {err}");
     err
 }
@@ -140,7 +131,7 @@ fn oversized_and_endless_inputs_are_refused_in_bounded_time_and_memory() {
         .unwrap()
         .set_len(100 * 1024 * 1024)
         .unwrap();
-    let err = refused_bounded(&sb, &huge, "100 MB key file");
+    let err = refused_bounded(&huge, "100 MB key file");
     assert!(err.contains("MiB") || err.contains("too large"), "{err}");
 
     // An RFC 4716 block whose header never ends (continuation lines), under the size limit.
@@ -149,16 +140,16 @@ fn oversized_and_endless_inputs_are_refused_in_bounded_time_and_memory() {
         rfc.push_str("endless header \\\n");
     }
     let endless = sb.write("endless.pub", &rfc);
-    refused_bounded(&sb, &endless, "endless RFC 4716 header");
+    refused_bounded(&endless, "endless RFC 4716 header");
 
     // One .pub line of absurd length (valid base64 all the way).
     let mut line = String::from("ssh-ed25519 ");
     line.push_str(&"A".repeat(1000 * 1024));
     let long = sb.write("long.pub", &line);
-    refused_bounded(&sb, &long, "1 MB public-key line");
+    refused_bounded(&long, "1 MB public-key line");
 
     // A PPK header claiming a private blob of 2^31 lines.
     let ppk = "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: x\nPublic-Lines: 2147483647\nAAAA\n";
     let ppk = sb.write("lines.ppk", ppk);
-    refused_bounded(&sb, &ppk, "PPK with absurd Public-Lines");
+    refused_bounded(&ppk, "PPK with absurd Public-Lines");
 }

@@ -720,3 +720,39 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
+
+/// What [`run_measured`] saw: the output, the wall time and the peak RSS.
+pub struct Measured {
+    pub output: Output,
+    pub elapsed: Duration,
+    /// Peak resident memory in KiB, as `/usr/bin/time` reports it (0 if it reported none).
+    pub peak_rss_kib: u64,
+}
+
+/// Runs `program args…` under `/usr/bin/time` (Debian's `time` package) with empty stdin and
+/// `envs`, bounded like [`run`].
+pub fn run_measured(program: &Path, args: &[&std::ffi::OsStr], envs: &[(&str, &Path)]) -> Measured {
+    let report = tempfile::NamedTempFile::new().expect("temp file");
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.args(["-f", "%M", "-o"])
+        .arg(report.path())
+        .arg(program)
+        .args(args);
+    for (key, value) in envs {
+        cmd.env(key, value);
+    }
+    let start = Instant::now();
+    let output = run(&mut cmd);
+    let elapsed = start.elapsed();
+    let peak_rss_kib = std::fs::read_to_string(report.path())
+        .unwrap_or_default()
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0);
+    Measured {
+        output,
+        elapsed,
+        peak_rss_kib,
+    }
+}
