@@ -181,9 +181,10 @@ async fn tunnel(
     pump(socket, channel).await
 }
 
-/// What all upload buffers together may hold (each connection's share is between 16 KiB and
-/// 256 KiB; see the module comment for the measurements behind the value).
-const UPLOAD_BUDGET: usize = 4 * 1024 * 1024;
+/// What the read buffers and write batches of all connections together may hold (each
+/// connection's share is between 16 KiB and 256 KiB; see the module comment for the
+/// measurements behind the value).
+const BUFFER_BUDGET: usize = 4 * 1024 * 1024;
 const MIN_READ: usize = 16 * 1024;
 const MAX_READ: usize = 256 * 1024;
 
@@ -206,9 +207,10 @@ impl Drop for Active {
     }
 }
 
-/// This connection's largest read: its share of the budget, a power of two in 16–256 KiB.
+/// This connection's largest read or write: its share of the budget, a power of two in
+/// 16–256 KiB.
 fn read_cap(active: usize) -> usize {
-    let share = UPLOAD_BUDGET / active.max(1);
+    let share = BUFFER_BUDGET / active.max(1);
     if share >= MAX_READ {
         MAX_READ
     } else if share <= MIN_READ {
