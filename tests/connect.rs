@@ -599,15 +599,7 @@ fn silent_server_times_out_with_advice() {
     let sb = Sandbox::new();
     let key = sb.fixture("keys/openssh/ed25519");
     // Accepts connections and never says a word.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let _keep = std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for c in listener.incoming().take(2) {
-            held.push(c);
-        }
-        std::thread::sleep(Duration::from_secs(30));
-    });
+    let port = fake_server(Vec::new, false);
     let start = Instant::now();
     let out = run(sb
         .rk("rk-connect")

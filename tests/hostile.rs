@@ -3,33 +3,10 @@
 //! stays whole.
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use rk_e2e::*;
-
-/// A server on 127.0.0.1 that greets every connection with `greeting()` (written repeatedly
-/// while `repeat` is set, until the client goes away), then holds the connection open.
-fn fake_server(greeting: fn() -> Vec<u8>, repeat: bool) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming().take(4) {
-            let Ok(mut conn) = conn else { continue };
-            std::thread::spawn(move || {
-                let data = greeting();
-                loop {
-                    if conn.write_all(&data).is_err() || !repeat {
-                        break;
-                    }
-                }
-                std::thread::sleep(Duration::from_secs(20));
-            });
-        }
-    });
-    port
-}
 
 /// rk-connect against `port`, measured.
 fn connect_to(sb: &Sandbox, port: u16) -> Measured {

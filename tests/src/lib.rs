@@ -756,3 +756,26 @@ pub fn run_measured(program: &Path, args: &[&std::ffi::OsStr], envs: &[(&str, &P
         peak_rss_kib,
     }
 }
+
+/// A server on 127.0.0.1 (not SSH) that greets each of its first 4 connections with `greeting()`
+/// (an empty one: a server that never speaks) (written repeatedly
+/// while `repeat` is set, until the client goes away), then holds the connection open.
+pub fn fake_server(greeting: fn() -> Vec<u8>, repeat: bool) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(4) {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let data = greeting();
+                loop {
+                    if std::io::Write::write_all(&mut conn, &data).is_err() || !repeat {
+                        break;
+                    }
+                }
+                std::thread::sleep(Duration::from_secs(20));
+            });
+        }
+    });
+    port
+}

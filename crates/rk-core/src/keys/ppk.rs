@@ -562,6 +562,15 @@ mod tests {
     use super::*;
     use ssh_key::Algorithm;
 
+    /// Argon2 parameters that cost nothing: the tests are about the format, not the KDF.
+    fn cheap() -> Argon2Params {
+        Argon2Params {
+            memory_kib: 8,
+            passes: 1,
+            parallelism: 1,
+        }
+    }
+
     fn fixture(name: &str) -> String {
         let p = format!(
             "{}/../../../shared/fixtures/keys/{name}",
@@ -585,15 +594,7 @@ mod tests {
             let mut key = PrivateKey::random(&mut rng, alg).unwrap();
             key.set_comment("round trip");
             for pass in [None, Some(&b"pw"[..])] {
-                let text = to_ppk_v3(
-                    &key,
-                    pass,
-                    Argon2Params {
-                        passes: 1,
-                        ..Default::default()
-                    },
-                )
-                .unwrap();
+                let text = to_ppk_v3(&key, pass, cheap()).unwrap();
                 let back = decode(&text, pass).unwrap();
                 assert_eq!(back.public_key().key_data(), key.public_key().key_data());
                 assert_eq!(back.comment().as_str_lossy(), "round trip");
@@ -621,12 +622,7 @@ mod tests {
         assert!(err.to_string().contains("UTF-8"), "{err}");
         // Text passphrases, non-ASCII included, round-trip.
         let pass = "pässwörd ✓".as_bytes();
-        let params = Argon2Params {
-            memory_kib: 8,
-            passes: 1,
-            parallelism: 1,
-        };
-        let text = to_ppk_v3(&key, Some(pass), params).unwrap();
+        let text = to_ppk_v3(&key, Some(pass), cheap()).unwrap();
         assert_eq!(
             decode(&text, Some(pass)).unwrap().key_data(),
             key.key_data()
@@ -642,15 +638,7 @@ mod tests {
         let kp = ssh_key::private::Ed25519Keypair::from_seed(&seed);
         let key = PrivateKey::new(KeypairData::Ed25519(kp), "zero").unwrap();
         for pass in [None, Some(&b"pw"[..])] {
-            let text = to_ppk_v3(
-                &key,
-                pass,
-                Argon2Params {
-                    passes: 1,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
+            let text = to_ppk_v3(&key, pass, cheap()).unwrap();
             assert!(
                 PrivateKey::from_ppk(&*text, pass.map(|p| String::from_utf8(p.to_vec()).unwrap()))
                     .is_err()
