@@ -16,6 +16,7 @@ use rk_core::fs::display_path;
 use rk_core::joblog::{self, ScanOptions};
 use rk_core::keys::{self, KeyFile};
 use rk_core::known_hosts::{self, HostKeyStatus};
+use rk_core::platform::interrupt::Interrupt;
 use rk_core::term::{self, Passphrase};
 use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey};
 use russh::{ChannelMsg, Disconnect, client};
@@ -435,19 +436,17 @@ fn load_identities(cli: &Cli, given: &[PathBuf]) -> Result<Vec<Identity>, Failur
 
 /// OpenSSH refuses private keys that others can read; so does rk, with the fix in the message.
 fn check_permissions(path: &Path, allow_loose: bool) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", display_path(path)))?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 && !allow_loose {
-        return Err(format!(
-            "Permissions {mode:04o} for '{}' are too open: a private key must be readable only by you. \
-             Fix it with: chmod 600 {} (or pass --allow-loose-key-permissions)",
-            display_path(path),
-            display_path(path)
-        ));
+    let shown = display_path(path);
+    let exposure = rk_core::platform::files::readable_by_others(path, &shown)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    match exposure {
+        Some(exposure) if !allow_loose => Err(format!(
+            "{}: a private key must be readable only by you. Fix it with: {} (or pass \
+             --allow-loose-key-permissions)",
+            exposure.problem, exposure.fix
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn unlock(id: &Identity, cli: &Cli) -> Result<Option<russh::keys::PrivateKey>, Failure> {
@@ -857,7 +856,7 @@ async fn forwards_only(
     handle: &client::Handle<HostKeyCheck>,
     dest: &Destination,
 ) -> Result<i32, Failure> {
-    rk_core::interrupt::defer_to_program(&[libc::SIGINT, libc::SIGTERM]);
+    rk_core::interrupt::defer_to_program(&[Interrupt::CtrlC, Interrupt::Terminate]);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     loop {
         tokio::select! {
@@ -944,7 +943,7 @@ async fn session(
     } else {
         None
     };
-    rk_core::interrupt::defer_to_program(&[libc::SIGTERM, libc::SIGHUP]);
+    rk_core::interrupt::defer_to_program(&[Interrupt::Terminate, Interrupt::Hangup]);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
 

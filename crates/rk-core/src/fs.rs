@@ -2,55 +2,50 @@
 //! planted symlink never leaves half a key or changes an existing one.
 
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+pub use crate::platform::files::Protection;
+pub use crate::platform::paths::home_dir;
 
-/// Mode of a private key file: owner read/write only, as OpenSSH requires.
-pub const PRIVATE_MODE: u32 = 0o600;
-/// Mode of a public key file.
-pub const PUBLIC_MODE: u32 = 0o644;
-/// Mode of `~/.ssh` when rk creates it.
-pub const SSH_DIR_MODE: u32 = 0o700;
-
-/// The user's home directory: `$HOME`, else the password database.
-pub fn home_dir() -> Option<PathBuf> {
-    match std::env::var_os("HOME") {
-        Some(h) if !h.is_empty() => Some(PathBuf::from(h)),
-        _ => std::env::home_dir(),
-    }
-}
-
-/// `~/.ssh` (which may not exist yet).
+/// `~/.ssh` (which may not exist yet): `%USERPROFILE%\.ssh` on Windows.
 pub fn ssh_dir() -> Result<PathBuf> {
     home_dir().map(|h| h.join(".ssh")).ok_or_else(|| {
-        Error::Usage("cannot find your home directory: set HOME, or give the file with -f.".into())
+        Error::Usage(format!(
+            "cannot find your home directory: set {}, or give the file with -f.",
+            crate::platform::paths::HOME_VARIABLE
+        ))
     })
 }
 
-/// Expands a leading `~` or `~/` to the home directory, as a shell would.
+/// Expands a leading `~` or `~/` (`~\` where that is a separator) to the home directory, as a
+/// shell would.
 pub fn expand_tilde(input: &str) -> PathBuf {
-    if input == "~" {
-        if let Some(h) = home_dir() {
-            return h;
-        }
-    } else if let Some(rest) = input.strip_prefix("~/")
-        && let Some(h) = home_dir()
+    let rest = input.strip_prefix('~');
+    if let Some(rest) = rest
+        && (rest.is_empty() || rest.starts_with(std::path::is_separator))
+        && let Some(home) = home_dir()
     {
-        return h.join(rest);
+        let rest = rest.trim_start_matches(std::path::is_separator);
+        return if rest.is_empty() {
+            home
+        } else {
+            home.join(rest)
+        };
     }
     PathBuf::from(input)
 }
 
-/// Shows a path with the home directory written as `~`, for messages.
+/// Shows a path with the home directory written as `~` (`%USERPROFILE%` on Windows), for
+/// messages.
 pub fn display_path(path: &Path) -> String {
     if let Some(home) = home_dir()
         && let Ok(rest) = path.strip_prefix(&home)
     {
-        return format!("~/{}", rest.display());
+        let home = crate::platform::paths::HOME_IN_MESSAGES;
+        return format!("{home}{}{}", std::path::MAIN_SEPARATOR, rest.display());
     }
     path.display().to_string()
 }
@@ -62,16 +57,12 @@ pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Creates `dir` with mode 0700 if it is missing (only the last component, like ssh-keygen
-/// does for `~/.ssh`). An existing directory is left as it is.
+/// Creates `dir` for the owner alone (0700, or a DACL granting only the user) if it is missing
+/// (only the last component, like ssh-keygen does for `~/.ssh`). An existing directory is left
+/// as it is.
 pub fn ensure_private_dir(dir: &Path) -> Result<bool> {
-    match fs::DirBuilder::new().mode(SSH_DIR_MODE).create(dir) {
-        Ok(()) => {
-            // The umask may have taken bits away; make sure it is exactly 0700.
-            fs::set_permissions(dir, fs::Permissions::from_mode(SSH_DIR_MODE))
-                .map_err(|e| Error::io("cannot set permissions of", dir, e))?;
-            Ok(true)
-        }
+    match crate::platform::files::create_private_dir(dir) {
+        Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(Error::io("cannot create directory", dir, e)),
     }
@@ -106,8 +97,8 @@ pub struct StagedFile {
 
 impl StagedFile {
     /// Writes `contents` to a fresh temporary file (created exclusively, never following a
-    /// symlink, with `mode` from the first byte) in the target's directory, and fsyncs it.
-    pub fn write(target: &Path, contents: &[u8], mode: u32) -> Result<Self> {
+    /// symlink, protected from the first byte) in the target's directory, and fsyncs it.
+    pub fn write(target: &Path, contents: &[u8], protection: Protection) -> Result<Self> {
         let dir = parent_dir(target);
         let name = target
             .file_name()
@@ -125,13 +116,7 @@ impl StagedFile {
             // Registered before it exists, so that no moment is left in which an interrupt
             // could leave it behind (the name holds our PID: it is no one else's file).
             crate::interrupt::track(&temp);
-            match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(mode)
-                .custom_flags(libc_o_nofollow())
-                .open(&temp)
-            {
+            match crate::platform::files::create_new(&temp, protection) {
                 Ok(f) => break (f, temp),
                 Err(e) => {
                     crate::interrupt::untrack(&temp);
@@ -149,9 +134,7 @@ impl StagedFile {
             committed: false,
         };
         let mut file = file;
-        // The umask can only remove bits; set the mode exactly (0644 for .pub, 0600 for keys).
-        file.set_permissions(fs::Permissions::from_mode(mode))
-            .and_then(|()| file.write_all(contents))
+        file.write_all(contents)
             .and_then(|()| file.sync_all())
             .map_err(|e| Error::io("cannot write", &staged.target, e))?;
         Ok(staged)
@@ -204,10 +187,10 @@ impl Drop for StagedFile {
 
 /// Writes several files all-or-nothing as far as the file system allows: every file is staged
 /// and synced first, and only then are they moved into place.
-pub fn write_files_atomically(files: &[(&Path, &[u8], u32)], replace: bool) -> Result<()> {
+pub fn write_files_atomically(files: &[(&Path, &[u8], Protection)], replace: bool) -> Result<()> {
     let staged = files
         .iter()
-        .map(|(path, contents, mode)| StagedFile::write(path, contents, *mode))
+        .map(|(path, contents, protection)| StagedFile::write(path, contents, *protection))
         .collect::<Result<Vec<_>>>()?;
     for s in staged {
         s.commit(replace)?;
@@ -222,17 +205,6 @@ fn parent_dir(path: &Path) -> &Path {
     }
 }
 
-/// `O_NOFOLLOW` on Linux (value from the kernel ABI; avoids a libc dependency for one flag).
-/// `create_new` already refuses an existing path, symlinks included; this is belt and braces.
-#[cfg(target_os = "linux")]
-fn libc_o_nofollow() -> i32 {
-    0o400000
-}
-#[cfg(not(target_os = "linux"))]
-fn libc_o_nofollow() -> i32 {
-    0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,13 +213,15 @@ mod tests {
     fn staged_file_has_exact_mode_and_content() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("key");
-        StagedFile::write(&target, b"secret", 0o600)
+        StagedFile::write(&target, b"secret", Protection::Private)
             .unwrap()
             .commit(false)
             .unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"secret");
-        let mode = fs::metadata(&target).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
+        let protection = crate::platform::files::describe_protection(&target).unwrap();
+        if cfg!(unix) {
+            assert_eq!(protection, "mode 0600");
+        }
         // No temp file left behind.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
@@ -257,7 +231,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("key");
         fs::write(&target, b"old").unwrap();
-        let err = StagedFile::write(&target, b"new", 0o600)
+        let err = StagedFile::write(&target, b"new", Protection::Private)
             .unwrap()
             .commit(false)
             .unwrap_err();
@@ -270,10 +244,11 @@ mod tests {
     fn dropped_stage_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("key");
-        drop(StagedFile::write(&target, b"x", 0o600).unwrap());
+        drop(StagedFile::write(&target, b"x", Protection::Private).unwrap());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
+    #[cfg(unix)]
     #[test]
     fn symlink_at_target_is_replaced_not_followed() {
         let dir = tempfile::tempdir().unwrap();
@@ -281,7 +256,7 @@ mod tests {
         fs::write(&victim, b"precious").unwrap();
         let target = dir.path().join("key");
         std::os::unix::fs::symlink(&victim, &target).unwrap();
-        StagedFile::write(&target, b"new", 0o600)
+        StagedFile::write(&target, b"new", Protection::Private)
             .unwrap()
             .commit(true)
             .unwrap();

@@ -526,6 +526,21 @@ pub struct Scanner {
     skipping: bool,
     /// Last result, to drop repeats of one message within a window.
     last: Option<Found>,
+    /// How input bytes become the UTF-8 (or ASCII-compatible) text in `buf`.
+    decoding: Decoding,
+}
+
+/// Text encodings of a log, told by its byte-order mark: PowerShell 5's `>` and `Out-File`
+/// write UTF-16LE with a BOM. Without a BOM the bytes are taken as they are (UTF-8, or any
+/// ASCII-compatible encoding; invalid bytes are tolerated by the patterns).
+enum Decoding {
+    /// The first bytes, until they can be told apart from a byte-order mark.
+    Sniffing(Vec<u8>),
+    /// UTF-8 or ASCII-compatible: copied as they come.
+    Raw,
+    /// UTF-16 (either order), decoded to UTF-8; code units and surrogate pairs split between
+    /// reads are carried over by the decoder.
+    Utf16(Box<encoding_rs::Decoder>),
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {
@@ -547,6 +562,52 @@ impl Scanner {
             first_line: 1,
             skipping: false,
             last: None,
+            decoding: Decoding::Sniffing(Vec::new()),
+        }
+    }
+
+    /// Adds input to `buf`, decoded as its byte-order mark says. `last`: no more input follows.
+    fn take_input(&mut self, mut data: &[u8], last: bool) {
+        if let Decoding::Sniffing(head) = &mut self.decoding {
+            let wanted = 3usize.saturating_sub(head.len()).min(data.len());
+            head.extend_from_slice(&data[..wanted]);
+            data = &data[wanted..];
+            let head = std::mem::take(head);
+            let maybe_bom = [&b"\xEF\xBB\xBF"[..], b"\xFF\xFE", b"\xFE\xFF"]
+                .iter()
+                .any(|bom| bom.starts_with(&head) || head.starts_with(bom));
+            if !maybe_bom || head.len() == 3 || last {
+                let (decoding, bom_len) = match encoding_rs::Encoding::for_bom(&head) {
+                    Some((enc, len)) if enc != encoding_rs::UTF_8 => (
+                        Decoding::Utf16(Box::new(enc.new_decoder_without_bom_handling())),
+                        len,
+                    ),
+                    Some((_, len)) => (Decoding::Raw, len),
+                    None => (Decoding::Raw, 0),
+                };
+                self.decoding = decoding;
+                self.decode(&head[bom_len..], false);
+            } else {
+                self.decoding = Decoding::Sniffing(head);
+                return;
+            }
+        }
+        self.decode(data, last);
+    }
+
+    fn decode(&mut self, data: &[u8], last: bool) {
+        match &mut self.decoding {
+            Decoding::Sniffing(_) => unreachable!("decided before decoding"),
+            Decoding::Raw => self.buf.extend_from_slice(data),
+            Decoding::Utf16(decoder) => {
+                let room = decoder
+                    .max_utf8_buffer_length(data.len())
+                    .unwrap_or(data.len() * 3 + 16);
+                let old = self.buf.len();
+                self.buf.resize(old + room, 0);
+                let (_, _, written, _) = decoder.decode_to_utf8(data, &mut self.buf[old..], last);
+                self.buf.truncate(old + written);
+            }
         }
     }
 
@@ -560,7 +621,7 @@ impl Scanner {
     /// stop early (the scanner then ignores the rest of this call's data).
     pub fn push(&mut self, data: &[u8], emit: &mut dyn FnMut(Found) -> bool) -> bool {
         let old = self.buf.len();
-        self.buf.extend_from_slice(data);
+        self.take_input(data, false);
         self.appended(old, emit)
     }
 
@@ -571,6 +632,11 @@ impl Scanner {
         reader: &mut dyn Read,
         emit: &mut dyn FnMut(Found) -> bool,
     ) -> std::io::Result<(usize, bool)> {
+        if !matches!(self.decoding, Decoding::Raw) {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let n = reader.take(CHUNK as u64).read_to_end(&mut chunk)?;
+            return Ok((n, self.push(&chunk, emit)));
+        }
         let old = self.buf.len();
         let n = reader.take(CHUNK as u64).read_to_end(&mut self.buf)?;
         Ok((n, self.appended(old, emit)))
@@ -601,6 +667,12 @@ impl Scanner {
 
     /// End of input: evaluates what is still waiting for following lines.
     pub fn finish(&mut self, emit: &mut dyn FnMut(Found) -> bool) -> bool {
+        // What the decoder still holds (a few bytes of an unfinished BOM or code unit).
+        let old = self.buf.len();
+        self.take_input(&[], true);
+        if self.buf.len() > old && !self.appended(old, emit) {
+            return false;
+        }
         self.process(true, emit)
     }
 
@@ -806,29 +878,33 @@ pub fn scan_reader(
 }
 
 /// Where `rk-parse-log --save` remembers the last job for `rk-connect`:
-/// `$XDG_STATE_HOME/rk/last-job`, else `~/.local/state/rk/last-job`.
+/// `$XDG_STATE_HOME/rk/last-job`, else `~/.local/state/rk/last-job`; on Windows
+/// `%LOCALAPPDATA%\rk\last-job`.
 pub fn last_job_path() -> Option<std::path::PathBuf> {
-    let state = match std::env::var_os("XDG_STATE_HOME") {
-        Some(d) if !d.is_empty() && std::path::Path::new(&d).is_absolute() => {
-            std::path::PathBuf::from(d)
-        }
-        _ => crate::fs::home_dir()?.join(".local/state"),
-    };
-    Some(state.join("rk").join("last-job"))
+    Some(
+        crate::platform::paths::state_dir()?
+            .join("rk")
+            .join("last-job"),
+    )
 }
 
 /// Remembers a result (as its `ssh://` URL) atomically; returns the file written.
 pub fn save_last_job(found: &Found) -> crate::Result<std::path::PathBuf> {
     let path = last_job_path().ok_or_else(|| {
         crate::Error::Usage(
-            "cannot find your home directory to save the job: set HOME or XDG_STATE_HOME.".into(),
+            "cannot find your home directory to save the job: set HOME or XDG_STATE_HOME \
+             (LOCALAPPDATA on Windows)."
+                .into(),
         )
     })?;
     let dir = path.parent().expect("has a parent");
     std::fs::create_dir_all(dir)
         .map_err(|e| crate::Error::io("cannot create directory", dir, e))?;
     let text = format!("{}\n", found.to_url());
-    crate::fs::write_files_atomically(&[(&path, text.as_bytes(), 0o600)], true)?;
+    crate::fs::write_files_atomically(
+        &[(&path, text.as_bytes(), crate::fs::Protection::Private)],
+        true,
+    )?;
     Ok(path)
 }
 
@@ -1017,6 +1093,39 @@ mod tests {
     }
 
     #[test]
+    fn byte_order_marks_choose_the_decoding() {
+        let text = "boot\r\nUsername: uprod_Wide Public IP: 3.80.3.168 Port: 32100\r\n";
+        let expected = scan_all(text.as_bytes(), ScanOptions::default());
+        assert_eq!(expected.len(), 1);
+        let le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        let utf8_bom: Vec<u8> = b"\xEF\xBB\xBF"
+            .iter()
+            .chain(text.as_bytes())
+            .copied()
+            .collect();
+        for (name, bytes) in [("le", &le), ("be", &be), ("utf-8 bom", &utf8_bom)] {
+            assert_eq!(scan_all(bytes, ScanOptions::default()), expected, "{name}");
+            // Through a reader as well (the file path of rk-parse-log).
+            let mut got = Vec::new();
+            scan_reader(&mut &bytes[..], ScanOptions::default(), &mut |f| {
+                got.push(f);
+                true
+            })
+            .unwrap();
+            assert_eq!(got, expected, "{name} via reader");
+        }
+        // Too short to tell: taken as it is.
+        assert!(scan_all(b"\xFF", ScanOptions::default()).is_empty());
+    }
+
+    #[test]
     fn custom_patterns() {
         let p = CustomPattern::new(r"node (?P<host>\S+) ready for (?P<user>\w+) on (?P<port>\d+)")
             .unwrap();
@@ -1126,6 +1235,25 @@ mod tests {
                 }
                 scanner.finish(&mut |f| { pieces.push(f); true });
                 prop_assert_eq!(whole, pieces);
+            }
+
+            /// A UTF-16 copy (either byte order, with its BOM, as PowerShell writes it) gives
+            /// what the UTF-8 text gives, however it is cut, odd byte offsets included.
+            #[test]
+            fn utf16_copies_give_the_same_results(data in log(), cut in 1usize..64, big_endian: bool) {
+                let text = String::from_utf8_lossy(&data).into_owned();
+                let expected = scan_all(text.as_bytes(), ScanOptions::default());
+                let mut utf16: Vec<u8> = if big_endian { vec![0xFE, 0xFF] } else { vec![0xFF, 0xFE] };
+                for unit in text.encode_utf16() {
+                    utf16.extend(if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
+                }
+                let mut scanner = Scanner::new(ScanOptions::default());
+                let mut pieces = Vec::new();
+                for chunk in utf16.chunks(cut) {
+                    scanner.push(chunk, &mut |f| { pieces.push(f); true });
+                }
+                scanner.finish(&mut |f| { pieces.push(f); true });
+                prop_assert_eq!(expected, pieces);
             }
         }
     }

@@ -6,7 +6,6 @@
 //! are appended under an exclusive lock with a single write, so concurrent rk processes never
 //! interleave half lines.
 
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -176,16 +175,8 @@ pub fn append(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<()>
     let key_text = key.to_openssh()?;
     // Type and base64 only: the key's comment is the server's business.
     let key_text = key_text.split(' ').take(2).collect::<Vec<_>>().join(" ");
-    let mut file = {
-        use std::os::unix::fs::OpenOptionsExt;
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| Error::io("cannot open", path, e))?
-    };
+    let mut file = crate::platform::files::open_append(path, crate::fs::Protection::Private)
+        .map_err(|e| Error::io("cannot open", path, e))?;
     file.lock().map_err(|e| Error::io("cannot lock", path, e))?;
     // Start on a fresh line if the last one was left without a newline.
     let needs_newline = {

@@ -14,6 +14,7 @@ pub mod interrupt;
 pub mod joblog;
 pub mod keys;
 pub mod known_hosts;
+pub mod platform;
 pub mod term;
 
 pub use error::{Error, Result, exit};

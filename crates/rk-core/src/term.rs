@@ -4,6 +4,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
+use crate::platform::terminal;
 use crate::{Error, Result};
 use zeroize::Zeroizing;
 
@@ -148,26 +149,19 @@ pub fn passphrase_from_file(path: &Path) -> Result<Passphrase> {
     Ok(Passphrase::from(first))
 }
 
-/// Asks a question on the controlling terminal (`/dev/tty`), so piped stdin is left alone.
-/// `None` when there is no terminal.
+/// Asks a question on the controlling terminal (`/dev/tty`, the Windows console), so piped
+/// stdin is left alone. `None` when there is no terminal.
 pub fn ask_tty(prompt: &str) -> Option<String> {
-    let mut tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .ok()?;
-    tty.write_all(prompt.as_bytes()).ok()?;
-    tty.flush().ok()?;
+    let input = terminal::input().ok()?;
+    let mut output = terminal::output().ok()?;
+    output.write_all(prompt.as_bytes()).ok()?;
+    output.flush().ok()?;
     let mut answer = String::new();
-    std::io::BufReader::new(tty).read_line(&mut answer).ok()?;
+    std::io::BufReader::new(input).read_line(&mut answer).ok()?;
     Some(answer.trim().to_string())
 }
 
 /// Whether a controlling terminal can be opened for questions.
 pub fn have_tty() -> bool {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .is_ok()
+    terminal::input().is_ok()
 }

@@ -34,6 +34,16 @@ pub enum Format {
     Both,
 }
 
+impl Format {
+    /// What a new key is written as when --format is not given: on Windows, where PuTTY is the
+    /// usual client, the `.ppk` too.
+    pub const DEFAULT: Format = if rk_core::platform::paths::PUTTY_IS_USUAL {
+        Format::Both
+    } else {
+        Format::Openssh
+    };
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
     /// PuTTY .ppk version 3
@@ -90,8 +100,9 @@ pub struct Cli {
     #[arg(short = 'a', value_name = "ROUNDS", default_value_t = rk_core::keys::DEFAULT_KDF_ROUNDS)]
     pub rounds: u32,
 
-    /// Files to write: openssh (default), ppk (PuTTY) or both
-    #[arg(long = "format", short = 'O', value_enum, default_value_t = Format::Openssh, value_name = "FORMAT")]
+    /// Files to write: openssh, ppk (PuTTY) or both. Default: openssh; on Windows both, so that
+    /// PuTTY and Pageant users get a .ppk beside id_rsa without asking
+    #[arg(long = "format", short = 'O', value_enum, default_value_t = Format::DEFAULT, value_name = "FORMAT")]
     pub format: Format,
 
     /// Replace existing key files without asking

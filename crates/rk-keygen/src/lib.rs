@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rk_core::fingerprint::{self, FingerprintHash};
-use rk_core::fs::{self as rkfs, PRIVATE_MODE, PUBLIC_MODE};
+use rk_core::fs::{self as rkfs, Protection};
 use rk_core::keys::{self, KeyFile, KeySpec, KeyType, ppk};
 use rk_core::ssh_key::PrivateKey;
 use rk_core::{Error, Result};
@@ -70,18 +70,13 @@ fn required_file(cli: &Cli, what: &str) -> Result<PathBuf> {
     }
 }
 
+/// `user@host`, as ssh-keygen writes it.
 fn default_comment() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "user".into());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
-    if host.is_empty() {
-        user
-    } else {
-        format!("{user}@{host}")
+    use rk_core::platform::paths;
+    let user = paths::user_name().unwrap_or_else(|| "user".into());
+    match paths::host_name() {
+        Some(host) => format!("{user}@{host}"),
+        None => user,
     }
 }
 
@@ -270,14 +265,14 @@ fn save_new_key(
         )?),
         None => None,
     };
-    let mut files: Vec<(&Path, &[u8], u32)> = Vec::new();
+    let mut files: Vec<(&Path, &[u8], Protection)> = Vec::new();
     if let (Some(p), Some(text)) = (&targets.private, &openssh) {
-        files.push((p, text.as_bytes(), PRIVATE_MODE));
+        files.push((p, text.as_bytes(), Protection::Private));
     }
     if let (Some(p), Some(text)) = (&targets.ppk, &ppk_text) {
-        files.push((p, text.as_bytes(), PRIVATE_MODE));
+        files.push((p, text.as_bytes(), Protection::Private));
     }
-    files.push((&targets.public, public_line.as_bytes(), PUBLIC_MODE));
+    files.push((&targets.public, public_line.as_bytes(), Protection::Public));
     rkfs::write_files_atomically(&files, replace)
 }
 
@@ -419,7 +414,7 @@ fn change_passphrase(cli: &Cli) -> Result<()> {
         _ => keys::to_openssh_private(&keys::encrypt(&key, passphrase.as_bytes(), cli.rounds)?)?,
     };
     // Replace atomically: the old file stays byte-identical until the new one is complete.
-    rkfs::write_files_atomically(&[(&path, text.as_bytes(), PRIVATE_MODE)], true)?;
+    rkfs::write_files_atomically(&[(&path, text.as_bytes(), Protection::Private)], true)?;
     out.line("Your identification has been saved with the new passphrase.");
     Ok(())
 }
@@ -457,7 +452,10 @@ fn export(cli: &Cli, format: ExportFormat) -> Result<()> {
                 Some(passphrase.as_bytes()),
                 ppk::Argon2Params::default(),
             )?;
-            rkfs::write_files_atomically(&[(&target, text.as_bytes(), PRIVATE_MODE)], replace)?;
+            rkfs::write_files_atomically(
+                &[(&target, text.as_bytes(), Protection::Private)],
+                replace,
+            )?;
             out.line(format!(
                 "Your PuTTY private key has been saved in {}",
                 target.display()
