@@ -2,6 +2,8 @@
 //! real peers (ssh-keygen, puttygen, …) with a time bound, and kills every child it starts,
 //! also when a test fails.
 
+pub mod wine;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;

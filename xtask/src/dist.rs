@@ -23,6 +23,7 @@ struct Options {
     profile: String,
     out: PathBuf,
     prefix: Option<PathBuf>,
+    target: Option<String>,
 }
 
 fn options(args: &[String]) -> Result<Options, String> {
@@ -30,6 +31,7 @@ fn options(args: &[String]) -> Result<Options, String> {
         profile: "release".into(),
         out: workspace_root().join("dist"),
         prefix: None,
+        target: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -42,6 +44,7 @@ fn options(args: &[String]) -> Result<Options, String> {
             "--profile" => o.profile = value()?,
             "--out" => o.out = PathBuf::from(value()?),
             "--prefix" => o.prefix = Some(PathBuf::from(value()?)),
+            "--target" => o.target = Some(value()?),
             other => return Err(format!("unknown option {other}\n{}", crate::USAGE)),
         }
     }
@@ -170,6 +173,23 @@ fn copy_exe(from: &Path, to: &Path) -> Result<(), String> {
 /// Builds and packages; returns the archive's path.
 pub fn dist(args: &[String]) -> Result<PathBuf, String> {
     let o = options(args)?;
+    match o.target.as_deref() {
+        None => {}
+        Some(crate::windows::TARGET) if o.profile == "release" => {
+            return dist_windows(&o.out, false);
+        }
+        Some(crate::windows::TARGET) => {
+            return Err("the Windows archive is built with the release profile only".into());
+        }
+        Some(t) if t == host_triple() => {}
+        Some(t) => {
+            return Err(format!(
+                "--target {t}: rk builds for this machine ({}) and {}",
+                host_triple(),
+                crate::windows::TARGET
+            ));
+        }
+    }
     let bin_dir = build(&o.profile)?;
     let version = env!("CARGO_PKG_VERSION");
     let stem = format!("rk-{version}-{}", host_triple());
@@ -206,25 +226,102 @@ pub fn dist(args: &[String]) -> Result<PathBuf, String> {
             .and_then(|gz| gz.finish())
             .map_err(|e| e.to_string())?;
     }
-    let digest = Sha256::digest(std::fs::read(&archive).map_err(|e| e.to_string())?);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    write(
-        &o.out.join("SHA256SUMS"),
-        format!("{hex}  {stem}.tar.gz\n").as_bytes(),
-    )?;
+    record_checksum(&archive)?;
     let _ = std::fs::remove_dir_all(&stage);
     println!("{}", archive.display());
     Ok(archive)
 }
 
-/// Installs into a prefix (default ~/.local): bin/, share/man/man1, and the completion
-/// directories bash, zsh and fish look in.
+/// Adds (or replaces) the archive's line in `SHA256SUMS` beside it, keeping the other
+/// platforms' lines: `sha256sum -c SHA256SUMS` checks every archive in the folder.
+fn record_checksum(archive: &Path) -> Result<(), String> {
+    let digest = Sha256::digest(std::fs::read(archive).map_err(|e| e.to_string())?);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let name = archive
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or("archive name")?;
+    let sums = archive.with_file_name("SHA256SUMS");
+    let old = std::fs::read_to_string(&sums).unwrap_or_default();
+    let mut lines: Vec<String> = old
+        .lines()
+        .filter(|l| l.split_once("  ").is_some_and(|(_, n)| n != name))
+        .map(str::to_string)
+        .collect();
+    lines.push(format!("{hex}  {name}"));
+    lines.sort_by(|a, b| {
+        a.split_once("  ")
+            .map(|x| x.1)
+            .cmp(&b.split_once("  ").map(|x| x.1))
+    });
+    write(&sums, format!("{}\n", lines.join("\n")).as_bytes())
+}
+
+/// `cargo xtask dist --target x86_64-pc-windows-gnu`: the release .exe files (cross-built,
+/// see `windows.rs`), README, LICENSE and PowerShell completions in
+/// `OUT/rk-VERSION-x86_64-pc-windows-gnu.zip`, and its line in `OUT/SHA256SUMS`.
+pub fn dist_windows(out: &Path, with_test_helper: bool) -> Result<PathBuf, String> {
+    use std::io::Write;
+    let bin_dir = crate::windows::build("release", with_test_helper)?;
+    let stem = format!(
+        "rk-{}-{}",
+        env!("CARGO_PKG_VERSION"),
+        crate::windows::TARGET
+    );
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let archive = out.join(format!("{stem}.zip"));
+    let file =
+        std::fs::File::create(&archive).map_err(|e| format!("{}: {e}", archive.display()))?;
+    let mut zip = zip::ZipWriter::new(file);
+    let mut add = |name: String, bytes: &[u8], executable: bool| -> Result<(), String> {
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .unix_permissions(if executable { 0o755 } else { 0o644 });
+        zip.start_file(format!("{stem}/{name}"), options)
+            .and_then(|()| zip.write_all(bytes).map_err(Into::into))
+            .map_err(|e| format!("{}: {e}", archive.display()))
+    };
+    for (name, cmd) in binaries() {
+        if !crate::windows::BINARIES.contains(&name) {
+            continue;
+        }
+        let exe = crate::windows::exe(&bin_dir, name);
+        let bytes = std::fs::read(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
+        add(format!("{name}.exe"), &bytes, true)?;
+        add(
+            format!("completions/{name}.ps1"),
+            &completion(name, &cmd, Shell::PowerShell),
+            false,
+        )?;
+    }
+    for doc in ["README.md", "LICENSE"] {
+        let bytes = std::fs::read(workspace_root().join(doc)).map_err(|e| format!("{doc}: {e}"))?;
+        add(doc.to_string(), &bytes, false)?;
+    }
+    zip.finish()
+        .map_err(|e| format!("{}: {e}", archive.display()))?;
+    record_checksum(&archive)?;
+    println!("{}", archive.display());
+    Ok(archive)
+}
+
+/// Installs into a prefix — by default where `cargo install` puts programs
+/// (`$CARGO_INSTALL_ROOT`, else `$CARGO_HOME`, else `~/.cargo`), whose `bin` rustup already put
+/// on PATH — with man pages in `share/man/man1` (man finds them beside `bin`) and the
+/// completion directories bash, zsh and fish look in.
 pub fn install(args: &[String]) -> Result<(), String> {
     let o = options(args)?;
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let prefix = match o.prefix {
         Some(p) => p,
-        None => PathBuf::from(std::env::var_os("HOME").ok_or("HOME is not set; give --prefix")?)
-            .join(".local"),
+        None => var("CARGO_INSTALL_ROOT")
+            .or_else(|| var("CARGO_HOME"))
+            .or_else(|| var("HOME").map(|h| h.join(".cargo")))
+            .ok_or("neither CARGO_INSTALL_ROOT, CARGO_HOME nor HOME is set; give --prefix")?,
     };
     let bin_dir = build(&o.profile)?;
     for (name, cmd) in binaries() {

@@ -3,6 +3,12 @@
 //! `cargo xtask dist [--profile release|dev] [--out DIR]`
 //!   Builds every rk binary and writes `DIR/rk-<version>-<target>.tar.gz` (bin/, man/man1/,
 //!   completions/, README.md, LICENSE) and `DIR/SHA256SUMS`.
+//!   With `--target x86_64-pc-windows-gnu`: the cross-built .exe files in a .zip (windows.rs).
+//! `cargo xtask test [--check] [--linux-only] [-- ARGS…]`
+//!   Every test, on a machine that may lack the peers: checks (and installs) them, runs the Linux
+//!   suite, then the Windows suite under Wine (test_all.rs).
+//! `cargo xtask windows build|test`
+//!   The Windows build (std from Debian's sources, MinGW) and its test suite under Wine.
 //! `cargo xtask install [--prefix DIR] [--profile release|dev]`
 //!   Installs binaries, man pages and completions (default prefix ~/.local).
 //! `cargo xtask lint`
@@ -26,6 +32,8 @@ fn main() -> ExitCode {
         Some("install") => dist::install(&args[1..]),
         Some("lint") => lint(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("windows") => windows::main(&args[1..]),
+        Some("test") => test_all::test(&args[1..]),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -39,8 +47,15 @@ fn main() -> ExitCode {
 
 mod dist;
 mod fuzz;
+mod peers;
+mod test_all;
+mod windows;
 
-pub(crate) const USAGE: &str = "usage: cargo xtask dist [--profile release|dev] [--out DIR]
+pub(crate) const USAGE: &str =
+    "usage: cargo xtask dist [--profile release|dev] [--out DIR] [--target x86_64-pc-windows-gnu]
+       cargo xtask test [--check] [--linux-only] [-- CARGO-TEST-ARGS...]
+       cargo xtask windows build [--profile release|dev]
+       cargo xtask windows test [TEST-ARGS...]
        cargo xtask install [--prefix DIR] [--profile release|dev]
        cargo xtask lint
        cargo xtask fuzz [--seconds N] [job_log|key_loaders|known_hosts|ssh_config|ppk_roundtrip ...]

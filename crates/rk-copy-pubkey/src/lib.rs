@@ -6,15 +6,16 @@
 //! detached copy of itself (its own session; the text through a pipe, never argv or the
 //! environment) that serves the selection until another program takes it, then exits.
 
-use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+mod clipboard;
+
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use clap::Parser;
 use rk_core::fingerprint::{self, FingerprintHash};
 use rk_core::fs::display_path;
 use rk_core::keys::{self, KeyFile};
+use rk_core::platform::terminal;
 use rk_core::ssh_key::PublicKey;
 use rk_core::term::{self, Passphrase};
 use rk_core::{Error, Result};
@@ -95,7 +96,7 @@ const DEFAULT_KEYS: &[&str] = &["id_rsa", "id_ed25519", "id_ecdsa"];
 
 pub fn run(cli: Cli) -> Result<()> {
     if cli.hold_clipboard {
-        return hold_clipboard();
+        return clipboard::hold();
     }
     if cli.list {
         return list();
@@ -285,28 +286,21 @@ enum Delivered {
     Osc52,
 }
 
-fn have_display() -> bool {
-    ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()))
-}
-
 fn deliver(line: &str, osc52: bool) -> Result<Delivered> {
     if osc52 {
         write_osc52(line)?;
         return Ok(Delivered::Osc52);
     }
-    let clipboard_error = if cfg!(any(target_os = "macos", windows)) || have_display() {
-        match set_clipboard(line) {
+    let clipboard_error = match clipboard::unreachable_reason() {
+        None => match clipboard::set(line) {
             Ok(()) => return Ok(Delivered::Clipboard),
             Err(e) => e,
-        }
-    } else {
-        "no display (DISPLAY and WAYLAND_DISPLAY are unset, as inside an SSH session)".to_string()
+        },
+        Some(reason) => reason.to_string(),
     };
     // No desktop clipboard: the terminal's, if there is a terminal to talk to.
-    if let Ok(tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty") {
-        write_osc52_to(tty, line).map_err(|e| Error::io("cannot write to", "/dev/tty", e))?;
+    if let Ok(tty) = terminal::output() {
+        write_osc52_to(tty, line).map_err(|e| Error::io("cannot write to", terminal::NAME, e))?;
         eprintln!(
             "rk-copy-pubkey: {clipboard_error}; using your terminal's clipboard (OSC 52) instead."
         );
@@ -351,139 +345,12 @@ fn write_osc52_to(mut w: impl Write, line: &str) -> io::Result<()> {
 
 /// `--osc52`: to the terminal, or to stdout when there is none (e.g. redirected for a test).
 fn write_osc52(line: &str) -> Result<()> {
-    match std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+    match terminal::output() {
         Ok(tty) => {
-            write_osc52_to(tty, line).map_err(|e| Error::io("cannot write to", "/dev/tty", e))
+            write_osc52_to(tty, line).map_err(|e| Error::io("cannot write to", terminal::NAME, e))
         }
         Err(_) => write_osc52_to(io::stdout().lock(), line)
             .map_err(|e| Error::io("cannot write to", "standard output", e)),
-    }
-}
-
-#[cfg(any(target_os = "macos", windows))]
-fn set_clipboard(line: &str) -> std::result::Result<(), String> {
-    // The system keeps the text after we exit.
-    arboard::Clipboard::new()
-        .and_then(|mut c| c.set_text(line.to_string()))
-        .map_err(|e| format!("the clipboard refused the text: {e}"))
-}
-
-/// X11/Wayland: start the detached holder, hand it the line through a pipe, and wait (briefly)
-/// until it says it owns the clipboard.
-#[cfg(not(any(target_os = "macos", windows)))]
-fn set_clipboard(line: &str) -> std::result::Result<(), String> {
-    use std::os::unix::process::CommandExt;
-    let exe =
-        std::env::current_exe().map_err(|e| format!("cannot find rk-copy-pubkey itself: {e}"))?;
-    let mut cmd = Command::new(exe);
-    cmd.arg("--hold-clipboard")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .current_dir("/");
-    // SAFETY: setsid() is async-signal-safe and touches no memory of the parent; it puts the
-    // holder in its own session so that closing the terminal or Ctrl-C does not end it.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start the clipboard holder: {e}"))?;
-    let mut stdin = child
-        .stdin
-        .take()
-        .ok_or("no pipe to the clipboard holder")?;
-    stdin
-        .write_all(line.as_bytes())
-        .map_err(|e| format!("cannot hand the key to the clipboard holder: {e}"))?;
-    drop(stdin);
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or("no pipe from the clipboard holder")?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut status = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut status);
-        let _ = tx.send(status);
-    });
-    match rx.recv_timeout(Duration::from_secs(5)) {
-        Ok(s) if s.trim() == "ready" => Ok(()),
-        Ok(s) if !s.is_empty() => {
-            let _ = child.wait();
-            Err(s.trim().trim_start_matches("error: ").to_string())
-        }
-        Ok(_) => {
-            let _ = child.wait();
-            Err("the clipboard holder stopped without taking the clipboard".into())
-        }
-        Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            Err("the clipboard did not answer within 5 s".into())
-        }
-    }
-}
-
-/// The detached holder: reads the line from stdin, owns the clipboard, says "ready", then
-/// serves the selection until another program takes it.
-fn hold_clipboard() -> Result<()> {
-    let mut text = String::new();
-    io::stdin()
-        .take(64 * 1024)
-        .read_to_string(&mut text)
-        .map_err(|e| Error::io("cannot read", "standard input", e))?;
-    let status = |msg: &str| {
-        let mut out = io::stdout().lock();
-        let _ = writeln!(out, "{msg}");
-        let _ = out.flush();
-    };
-    // Belt and braces: the holder serves a public key line and nothing else.
-    if PublicKey::from_openssh(text.trim()).is_err() || text.contains('\n') {
-        status("error: the holder was given something that is not one public key line");
-        return Err(Error::Usage("not a public key line".into()));
-    }
-    let mut clipboard = match arboard::Clipboard::new() {
-        Ok(c) => c,
-        Err(e) => {
-            status(&format!("error: cannot open the clipboard: {e}"));
-            return Err(Error::Usage(e.to_string()));
-        }
-    };
-    if let Err(e) = clipboard.set_text(text.clone()) {
-        status(&format!("error: the clipboard refused the text: {e}"));
-        return Err(Error::Usage(e.to_string()));
-    }
-    status("ready");
-    detach_stdio();
-    #[cfg(not(any(target_os = "macos", windows)))]
-    {
-        use arboard::SetExtLinux;
-        let _ = clipboard.set().wait().text(text);
-    }
-    Ok(())
-}
-
-/// Points stdin/stdout/stderr at /dev/null so the holder keeps no pipe or terminal open.
-fn detach_stdio() {
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsRawFd;
-        if let Ok(null) = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/null")
-        {
-            for fd in 0..=2 {
-                // SAFETY: dup2 on valid descriptors; replaces the standard streams only.
-                unsafe {
-                    libc::dup2(null.as_raw_fd(), fd);
-                }
-            }
-        }
     }
 }
 

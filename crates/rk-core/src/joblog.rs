@@ -533,6 +533,11 @@ pub struct Scanner {
 /// Text encodings of a log, told by its byte-order mark: PowerShell 5's `>` and `Out-File`
 /// write UTF-16LE with a BOM. Without a BOM the bytes are taken as they are (UTF-8, or any
 /// ASCII-compatible encoding; invalid bytes are tolerated by the patterns).
+///
+/// Two bytes `FF FE` may also just be junk at the start of a binary-ish log, so a UTF-16 BOM
+/// counts only if the bytes after it look like UTF-16 text: every job log has ASCII (digits of
+/// times and addresses, spaces, newlines), whose UTF-16 code units have a zero high byte — at
+/// odd offsets after the BOM in little-endian, at even ones in big-endian.
 enum Decoding {
     /// The first bytes, until they can be told apart from a byte-order mark.
     Sniffing(Vec<u8>),
@@ -553,6 +558,50 @@ fn contains_ci(haystack: &[u8], needle: &[u8]) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
+/// How many bytes after a UTF-16 BOM are looked at before deciding (unless input ends or
+/// pauses first).
+const SNIFF_WINDOW: usize = 256;
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The decoding for a log that starts with `head`, or `None` while more bytes are needed.
+fn sniff(head: &[u8], last: bool) -> Option<Decoding> {
+    const BOMS: [&[u8]; 3] = [UTF8_BOM, b"\xFF\xFE", b"\xFE\xFF"];
+    let could_become_bom = BOMS
+        .iter()
+        .any(|bom| bom.len() > head.len() && bom.starts_with(head));
+    if could_become_bom && !last {
+        return None;
+    }
+    let (encoding, zero_parity) = if head.starts_with(b"\xFF\xFE") {
+        (encoding_rs::UTF_16LE, 1)
+    } else if head.starts_with(b"\xFE\xFF") {
+        (encoding_rs::UTF_16BE, 0)
+    } else {
+        return Some(Decoding::Raw);
+    };
+    let after = &head[2..];
+    if after.len() < SNIFF_WINDOW && !last {
+        return None;
+    }
+    let window = &after[..after.len().min(SNIFF_WINDOW)];
+    let (mut expected, mut other) = (0usize, 0usize);
+    for (i, &b) in window.iter().enumerate() {
+        if b == 0 {
+            if i % 2 == zero_parity {
+                expected += 1;
+            } else {
+                other += 1;
+            }
+        }
+    }
+    Some(if expected > other {
+        Decoding::Utf16(Box::new(encoding.new_decoder_without_bom_handling()))
+    } else {
+        Decoding::Raw
+    })
+}
+
 impl Scanner {
     pub fn new(options: ScanOptions) -> Self {
         Scanner {
@@ -566,33 +615,30 @@ impl Scanner {
         }
     }
 
-    /// Adds input to `buf`, decoded as its byte-order mark says. `last`: no more input follows.
-    fn take_input(&mut self, mut data: &[u8], last: bool) {
+    /// Adds input to `buf`, decoded as its byte-order mark says. `last`: no more input
+    /// follows, so the encoding must be decided with what is at hand.
+    fn take_input(&mut self, data: &[u8], last: bool) {
         if let Decoding::Sniffing(head) = &mut self.decoding {
-            let wanted = 3usize.saturating_sub(head.len()).min(data.len());
-            head.extend_from_slice(&data[..wanted]);
-            data = &data[wanted..];
-            let head = std::mem::take(head);
-            let maybe_bom = [&b"\xEF\xBB\xBF"[..], b"\xFF\xFE", b"\xFE\xFF"]
-                .iter()
-                .any(|bom| bom.starts_with(&head) || head.starts_with(bom));
-            if !maybe_bom || head.len() == 3 || last {
-                let (decoding, bom_len) = match encoding_rs::Encoding::for_bom(&head) {
-                    Some((enc, len)) if enc != encoding_rs::UTF_8 => (
-                        Decoding::Utf16(Box::new(enc.new_decoder_without_bom_handling())),
-                        len,
-                    ),
-                    Some((_, len)) => (Decoding::Raw, len),
-                    None => (Decoding::Raw, 0),
-                };
-                self.decoding = decoding;
-                self.decode(&head[bom_len..], false);
-            } else {
-                self.decoding = Decoding::Sniffing(head);
-                return;
+            head.extend_from_slice(data);
+            if let Some(decoding) = sniff(head, last) {
+                self.settle(decoding, last);
             }
+            return;
         }
         self.decode(data, last);
+    }
+
+    /// Leaves the sniffing state for `decoding`, passing on the bytes held (less the BOM).
+    fn settle(&mut self, decoding: Decoding, last: bool) {
+        let Decoding::Sniffing(head) = std::mem::replace(&mut self.decoding, decoding) else {
+            return;
+        };
+        let bom_len = match &self.decoding {
+            Decoding::Utf16(_) => 2,
+            _ if head.starts_with(UTF8_BOM) => 3,
+            _ => 0,
+        };
+        self.decode(&head[bom_len..], last);
     }
 
     fn decode(&mut self, data: &[u8], last: bool) {
@@ -679,6 +725,15 @@ impl Scanner {
     /// Input is idle (a live stream paused): evaluate waiting results with the lines at hand,
     /// as at the end of input, but keep going afterwards.
     pub fn flush_idle(&mut self, emit: &mut dyn FnMut(Found) -> bool) -> bool {
+        // A pause also ends the wait for enough bytes to tell the encoding.
+        if let Decoding::Sniffing(head) = &self.decoding {
+            let decoding = sniff(head, true).expect("sniff decides when told it is the end");
+            let old = self.buf.len();
+            self.settle(decoding, false);
+            if !self.appended(old, emit) {
+                return false;
+            }
+        }
         self.process(true, emit)
     }
 
@@ -1123,6 +1178,17 @@ mod tests {
         }
         // Too short to tell: taken as it is.
         assert!(scan_all(b"\xFF", ScanOptions::default()).is_empty());
+        // FF FE followed by plain ASCII is junk before a UTF-8 log, not a UTF-16 BOM.
+        let junk: Vec<u8> = b"\xFF\xFE\x00binary\n"
+            .iter()
+            .chain(text.as_bytes())
+            .copied()
+            .collect();
+        assert_eq!(scan_all(&junk, ScanOptions::default()), {
+            let mut e = expected.clone();
+            e[0].line += 1;
+            e
+        });
     }
 
     #[test]

@@ -18,6 +18,9 @@ Examples:
   rk-parse-log --format ssh-config -i ~/.ssh/id_rsa job.log >> ~/.ssh/config
   eval \"$(rk-parse-log --format env job.log)\"; echo $RK_USER $RK_HOST $RK_PORT
   rk-parse-log --save job.log && rk-connect  (connect to the remembered job)
+  rk-parse-log --format putty-session -i %USERPROFILE%\\.ssh\\id_rsa.ppk -L 8888:localhost:8888 job.log > rk-job.reg
+      then: reg import rk-job.reg  (PuTTY now has a saved session \"rk-job\" with the key and the tunnel)
+  Get-Content job.log -Wait | rk-parse-log --first      (PowerShell; UTF-16 logs are read too)
 
 What counts: a user (uprod_..., or a name after username/user/login, or NAME@IP), a public IP
 address (private, loopback, link-local and CGNAT addresses never win), and a port (port 32100,
@@ -41,8 +44,11 @@ pub enum Format {
     Ssh,
     /// a Host block for ~/.ssh/config
     SshConfig,
-    /// a PuTTY command line (Windows)
+    /// a PuTTY command line (Windows; plink takes the same options)
     Putty,
+    /// a .reg file that creates a saved PuTTY session named --alias (import it with
+    /// `reg import rk-job.reg`, or double-click it)
+    PuttySession,
 }
 
 #[derive(Debug, Parser)]
@@ -77,11 +83,17 @@ pub struct Cli {
     #[arg(long, short = 'i', value_name = "KEY")]
     pub identity: Option<String>,
 
-    /// Host alias for --format ssh-config
+    /// Host alias for --format ssh-config, session name for --format putty-session
     #[arg(long, default_value = "rk-job", value_name = "NAME")]
     pub alias: String,
 
-    /// Also remember the result for rk-connect ($XDG_STATE_HOME/rk/last-job)
+    /// A tunnel to add to the ssh, ssh-config, putty and putty-session formats:
+    /// [BIND:]PORT:HOST:HOSTPORT, e.g. 8888:localhost:8888 for a notebook. Repeatable.
+    #[arg(short = 'L', value_name = "[BIND:]PORT:HOST:HOSTPORT", value_parser = parse_forward)]
+    pub forward: Vec<Forward>,
+
+    /// Also remember the result for rk-connect ($XDG_STATE_HOME/rk/last-job; on Windows
+    /// %LOCALAPPDATA%\rk\last-job)
     #[arg(long)]
     pub save: bool,
 
@@ -213,22 +225,32 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
         Err(e) => return Err(Failure::Error(format!("cannot write the result: {e}"))),
     }
-    if (cli.format == Format::Ssh || cli.format == Format::Putty)
-        && let Some(f) = chosen.last().filter(|f| f.port.is_none())
+    if matches!(
+        cli.format,
+        Format::Ssh | Format::Putty | Format::PuttySession
+    ) && let Some(f) = chosen.last().filter(|f| f.port.is_none())
     {
         eprintln!(
             "rk-parse-log: the log gives no port for {}: the platform uses 32100 or 22 (rk-connect tries both).",
             f.host
         );
     }
-    if cli.format == Format::Putty
-        && cli
-            .identity
-            .as_deref()
-            .is_some_and(|k| !k.ends_with(".ppk"))
-    {
+    if matches!(cli.format, Format::Putty | Format::PuttySession) {
+        match putty_key(&cli, false) {
+            Some(k) if !k.ends_with(".ppk") => eprintln!(
+                "rk-parse-log: PuTTY needs a .ppk key: convert yours with rk-keygen --export ppk -f KEY"
+            ),
+            None => eprintln!(
+                "rk-parse-log: no PuTTY key given or found in ~/.ssh: add -i KEY.ppk (make one \
+                 with rk-keygen --export ppk -f ~/.ssh/id_rsa)"
+            ),
+            Some(_) => {}
+        }
+    }
+    if cli.format == Format::PuttySession && !cli.all && io::stdout().is_terminal() {
         eprintln!(
-            "rk-parse-log: PuTTY needs a .ppk key: convert yours with rk-keygen --export ppk -f KEY"
+            "rk-parse-log: save this as {alias}.reg and import it with: reg import {alias}.reg",
+            alias = cli.alias
         );
     }
     if cli.save {
@@ -363,6 +385,125 @@ fn json_string(s: &str) -> String {
     out
 }
 
+/// A local forward, `[BIND:]PORT:HOST:HOSTPORT` as ssh -L takes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Forward {
+    pub bind: Option<String>,
+    pub port: u16,
+    pub host: String,
+    pub host_port: u16,
+}
+
+impl Forward {
+    /// `[BIND:]PORT:HOST:HOSTPORT` again, as ssh and PuTTY's -L take it.
+    fn spec(&self) -> String {
+        let bind = self
+            .bind
+            .as_ref()
+            .map_or(String::new(), |b| format!("{b}:"));
+        format!("{bind}{}:{}:{}", self.port, self.host, self.host_port)
+    }
+}
+
+fn parse_forward(text: &str) -> Result<Forward, String> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let (bind, rest) = match parts.len() {
+        3 => (None, &parts[..]),
+        4 => (Some(parts[0].to_string()), &parts[1..]),
+        _ => return Err("expected [BIND:]PORT:HOST:HOSTPORT, e.g. 8888:localhost:8888".into()),
+    };
+    let port = |p: &str| {
+        p.parse::<u16>()
+            .ok()
+            .filter(|&p| p > 0)
+            .ok_or_else(|| format!("{p:?} is not a port (1-65535)"))
+    };
+    let host = rest[1];
+    let plain = |h: &str| {
+        !h.is_empty()
+            && !h.starts_with('-')
+            && h.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))
+    };
+    if !plain(host) || bind.as_deref().is_some_and(|b| !plain(b)) {
+        return Err(format!(
+            "{text:?}: host names are letters, digits, '.', '-' and '_'"
+        ));
+    }
+    Ok(Forward {
+        bind,
+        port: port(rest[0])?,
+        host: host.to_string(),
+        host_port: port(rest[2])?,
+    })
+}
+
+/// A string value in a .reg file.
+fn reg_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// A saved PuTTY session as a .reg file (CRLF lines, as regedit writes them).
+fn putty_session(f: &Found, cli: &Cli) -> String {
+    let mut lines = vec![
+        "Windows Registry Editor Version 5.00".to_string(),
+        String::new(),
+        format!(
+            "[HKEY_CURRENT_USER\\Software\\SimonTatham\\PuTTY\\Sessions\\{}]",
+            cli.alias
+        ),
+        format!("\"HostName\"={}", reg_string(&f.host)),
+        format!("\"UserName\"={}", reg_string(&f.user)),
+        "\"Protocol\"=\"ssh\"".to_string(),
+        format!("\"PortNumber\"=dword:{:08x}", f.port.unwrap_or(22)),
+    ];
+    if let Some(key) = putty_key(cli, true) {
+        lines.push(format!("\"PublicKeyFile\"={}", reg_string(&key)));
+    }
+    if !cli.forward.is_empty() {
+        // PuTTY's own form: L[BIND:]PORT=HOST:HOSTPORT, comma-separated.
+        let forwards: Vec<String> = cli
+            .forward
+            .iter()
+            .map(|fw| {
+                let bind = fw.bind.as_ref().map_or(String::new(), |b| format!("{b}:"));
+                format!("L{bind}{}={}:{}", fw.port, fw.host, fw.host_port)
+            })
+            .collect();
+        lines.push(format!(
+            "\"PortForwardings\"={}",
+            reg_string(&forwards.join(","))
+        ));
+    }
+    // The caller ends the last line with "\n".
+    lines.join("\r\n") + "\r"
+}
+
+/// The key for the PuTTY formats: -i (made absolute for a saved session, which PuTTY opens
+/// from wherever it was started), else the first `.ppk` of the usual names in ~/.ssh.
+fn putty_key(cli: &Cli, absolute: bool) -> Option<String> {
+    match &cli.identity {
+        Some(k) if !absolute => Some(k.clone()),
+        Some(k) => {
+            let path = rk_core::fs::expand_tilde(k);
+            Some(
+                std::path::absolute(&path)
+                    .unwrap_or(path)
+                    .display()
+                    .to_string(),
+            )
+        }
+        None => {
+            let dir = rk_core::fs::ssh_dir().ok()?;
+            ["id_ed25519.ppk", "id_rsa.ppk", "id_ecdsa.ppk"]
+                .iter()
+                .map(|name| dir.join(name))
+                .find(|p| p.is_file())
+                .map(|p| p.display().to_string())
+        }
+    }
+}
+
 /// One result in the requested format (no trailing newline).
 pub fn render(f: &Found, cli: &Cli) -> String {
     match cli.format {
@@ -388,6 +529,9 @@ pub fn render(f: &Found, cli: &Cli) -> String {
             if let Some(k) = &cli.identity {
                 words.push(format!("-i {}", sh_path(k)));
             }
+            for fw in &cli.forward {
+                words.push(format!("-L {}", fw.spec()));
+            }
             words.push(sh_quote(&format!("{}@{}", f.user, f.host)));
             words.join(" ")
         }
@@ -402,6 +546,13 @@ pub fn render(f: &Found, cli: &Cli) -> String {
             if let Some(k) = &cli.identity {
                 block.push_str(&format!("    IdentityFile {}\n", config_value(k)));
             }
+            for fw in &cli.forward {
+                let bind = fw.bind.as_ref().map_or(String::new(), |b| format!("{b}:"));
+                block.push_str(&format!(
+                    "    LocalForward {bind}{} {}:{}\n",
+                    fw.port, fw.host, fw.host_port
+                ));
+            }
             block.trim_end().to_string()
         }
         Format::Putty => {
@@ -409,16 +560,20 @@ pub fn render(f: &Found, cli: &Cli) -> String {
             if let Some(p) = f.port {
                 words.push(format!("-P {p}"));
             }
-            if let Some(k) = &cli.identity {
+            if let Some(k) = putty_key(cli, false) {
                 words.push(if k.contains(' ') {
                     format!("-i \"{k}\"")
                 } else {
                     format!("-i {k}")
                 });
             }
+            for fw in &cli.forward {
+                words.push(format!("-L {}", fw.spec()));
+            }
             words.push(format!("{}@{}", f.user, f.host));
             words.join(" ")
         }
+        Format::PuttySession => putty_session(f, cli),
     }
 }
 

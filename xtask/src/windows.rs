@@ -1,0 +1,195 @@
+//! Windows builds, cross-compiled on Linux, and their test suite under Wine.
+//!
+//! The rustup toolchain here has no Windows standard library and none can be downloaded, so
+//! std is built from source (`-Zbuild-std`) with Debian's Rust 1.96 (`rustc-web`, whose
+//! sources `rust-web-src` installs where `-Zbuild-std` looks) and linked by MinGW. Everything
+//! goes to a target directory of its own outside the checkout (std and the dependencies are
+//! built once per machine and reused by every later build, CI's fresh clones included); the
+//! Linux build in `target/` is untouched.
+//!
+//! `cargo xtask windows build [--profile release|dev]`  the .exe files (and the test helper)
+//! `cargo xtask windows test [ARGS…]`                   build, package, then the Wine suite
+//! `cargo xtask dist --target x86_64-pc-windows-gnu`   the release .zip
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::peers::{self, Peer};
+use crate::workspace_root;
+
+pub const TARGET: &str = "x86_64-pc-windows-gnu";
+
+/// The tools that run on Windows today (rk-connect follows with its console and agent seams).
+pub const BINARIES: &[&str] = &["rk-keygen", "rk-copy-pubkey", "rk-parse-log"];
+
+/// What the cross-build needs (Debian packages; no download outside the registries).
+pub const BUILD_PEERS: &[Peer] = &[
+    Peer::file(
+        "/usr/bin/cargo",
+        "cargo-web",
+        "Debian's cargo 1.96 for -Zbuild-std",
+    ),
+    Peer::file(
+        "/usr/bin/rustc",
+        "rustc-web",
+        "Debian's rustc 1.96 for -Zbuild-std",
+    ),
+    Peer::file(
+        "/usr/lib/rustlib/src/rust/library/std/Cargo.toml",
+        "rust-web-src",
+        "the standard library's sources, built for Windows",
+    ),
+    Peer::program(
+        "x86_64-w64-mingw32-gcc",
+        "gcc-mingw-w64-x86-64",
+        "the Windows linker",
+    ),
+];
+
+/// What running the suite needs besides the Linux peers.
+pub const TEST_PEERS: &[Peer] = &[Peer::file(
+    "/usr/lib/wine/wine64",
+    "wine64",
+    "runs the .exe files",
+)];
+
+/// Where Windows builds go: `$RK_WINDOWS_TARGET_DIR`, else `~/.cache/rk/windows-target`.
+pub fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("RK_WINDOWS_TARGET_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| workspace_root().join("target"));
+    cache.join("rk").join("windows-target")
+}
+
+/// `cargo ARGS…` for the Windows target: Debian's toolchain, std from source, MinGW's linker.
+fn cargo_windows(args: &[&str]) -> Command {
+    let mut cmd = Command::new("/usr/bin/cargo");
+    cmd.current_dir(workspace_root());
+    // What rustup's cargo put in our environment must not steer Debian's.
+    for var in [
+        "CARGO",
+        "RUSTUP_TOOLCHAIN",
+        "RUSTC_WRAPPER",
+        "CARGO_BUILD_TARGET",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("RUSTC", "/usr/bin/rustc")
+        .env("RUSTDOC", "/usr/bin/rustdoc")
+        // -Zbuild-std is unstable; Debian's stable rustc takes it with this.
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env(
+            "CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER",
+            "x86_64-w64-mingw32-gcc",
+        )
+        // aws-lc-sys (russh's crypto) otherwise wants NASM for this target; it ships the
+        // objects prebuilt.
+        .env("AWS_LC_SYS_PREBUILT_NASM", "1");
+    // A global option: before the subcommand.
+    cmd.arg("-Zbuild-std=std,panic_abort,panic_unwind")
+        .args(args)
+        .args(["--locked", "--target", TARGET]);
+    cmd
+}
+
+/// Builds the Windows binaries (and, for the tests, the `show-protection` helper, which reads a
+/// file's DACL through the Windows API); returns the directory holding the .exe files.
+pub fn build(profile: &str, with_test_helper: bool) -> Result<PathBuf, String> {
+    peers::ensure(BUILD_PEERS, false)?;
+    let started = std::time::Instant::now();
+    let mut args = vec!["build", "--profile", profile];
+    for name in BINARIES {
+        args.extend(["-p", name]);
+    }
+    run(&mut cargo_windows(&args), "cargo build (Windows)")?;
+    if with_test_helper {
+        run(
+            &mut cargo_windows(&[
+                "build",
+                "--profile",
+                profile,
+                "-p",
+                "rk-core",
+                "--example",
+                "show-protection",
+            ]),
+            "cargo build (Windows test helper)",
+        )?;
+    }
+    eprintln!(
+        "xtask: Windows build ({profile}) took {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    let dir = if profile == "dev" { "debug" } else { profile };
+    Ok(target_dir().join(TARGET).join(dir))
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
+    let status = cmd.status().map_err(|e| format!("{what}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
+}
+
+/// `cargo xtask windows …`
+pub fn main(args: &[String]) -> Result<(), String> {
+    match args.first().map(String::as_str) {
+        Some("build") => {
+            let profile = match args.get(1).map(String::as_str) {
+                Some("--profile") => args.get(2).ok_or("--profile needs a value")?.as_str(),
+                None => "release",
+                Some(other) => return Err(format!("unknown option {other}\n{}", crate::USAGE)),
+            };
+            let dir = build(profile, false)?;
+            println!("{}", dir.display());
+            Ok(())
+        }
+        Some("test") => test(&args[1..]),
+        _ => Err(crate::USAGE.into()),
+    }
+}
+
+/// Builds and packages the release .exe files (what users get), then runs the Wine suite on
+/// them: `cargo test -p rk-e2e --test windows -- --ignored`, few threads (Wine is fragile under
+/// heavy parallel load).
+pub fn test(extra: &[String]) -> Result<(), String> {
+    peers::ensure(TEST_PEERS, false)?;
+    let zip = crate::dist::dist_windows(&workspace_root().join("dist"), true)?;
+    let bin = target_dir().join(TARGET).join("release");
+    let started = std::time::Instant::now();
+    let mut cmd = crate::cargo();
+    cmd.args([
+        "test", "--locked", "-p", "rk-e2e", "--test", "windows", "--",
+    ])
+    .args(["--ignored", "--test-threads", "2"])
+    .args(extra)
+    .env("RK_WINDOWS_BIN", &bin)
+    .env("RK_WINDOWS_ZIP", &zip);
+    let result = run(&mut cmd, "the Windows suite under Wine");
+    // The suite's wineservers (its prefixes are under target/) stop with it.
+    for prefix in ["wine-prefix", "wine-prefix-desktop"] {
+        let _ = Command::new("/usr/lib/wine/wineserver")
+            .arg("-k")
+            .env("WINEPREFIX", workspace_root().join("target").join(prefix))
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+    eprintln!(
+        "xtask: Windows suite took {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    result
+}
+
+/// The .exe of a binary in a build directory.
+pub fn exe(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.exe"))
+}
