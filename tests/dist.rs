@@ -163,19 +163,25 @@ fn plain(s: &str) -> String {
 fn xtask_install_puts_binaries_man_pages_and_completions_under_the_prefix() {
     let home = tempfile::tempdir().unwrap();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    // As the README says, `cargo xtask install` (default prefix ~/.local), with the dev profile
-    // the tests already built.
+    // As the README says, `cargo xtask install`, which installs where `cargo install` would:
+    // CARGO_INSTALL_ROOT when set (a throwaway one here; else CARGO_HOME, else ~/.cargo), with
+    // the dev profile the tests already built.
+    let prefix = home.path().join("install-root");
     let out = run_with_input(
         Command::new(cargo)
             .current_dir(workspace_root())
             .args(["xtask", "install", "--profile", "dev"])
-            .env("HOME", home.path()),
+            .env("CARGO_INSTALL_ROOT", &prefix),
         b"",
         Duration::from_secs(900),
     );
     out.assert_ok("cargo xtask install");
-    let prefix = home.path().join(".local");
-    assert!(out.stdout_str().contains(&prefix.display().to_string()));
+    assert!(
+        out.stdout_str()
+            .contains(&format!("installed rk into {}", prefix.display())),
+        "{}",
+        out.stdout_str()
+    );
     for name in ["rk-keygen", "rk-copy-pubkey", "rk-parse-log", "rk-connect"] {
         let exe = prefix.join("bin").join(name);
         run(Command::new(&exe).arg("--version")).assert_ok("installed --version");

@@ -235,11 +235,6 @@ fn run_install_command(readme: &str) {
         .arg(format!("stty sane; {install}"))
         .current_dir(workspace_root())
         .env("CARGO_INSTALL_ROOT", prefix.path())
-        // Keep the release build between runs (the default is a fresh temp dir each time).
-        .env(
-            "CARGO_TARGET_DIR",
-            workspace_root().join("target/readme-install"),
-        )
         .env(
             "PATH",
             format!(
@@ -256,10 +251,17 @@ fn run_install_command(readme: &str) {
     let (status, transcript) = run_on_terminal(cmd, &expected, Duration::from_secs(1200))
         .unwrap_or_else(|e| panic!("`{install}`: {e}"));
     assert_eq!(status, 0, "`{install}` failed:\n{transcript}");
-    assert!(
-        prefix.path().join("bin/rk-keygen").is_file(),
-        "cargo install did not install rk-keygen"
-    );
+    // All four tools, on the PATH the user has (the install root's bin), and they run.
+    for tool in BINARIES {
+        let installed = prefix.path().join("bin").join(tool);
+        let out = run(Command::new(&installed).arg("--version"));
+        out.assert_ok(&format!("`{install}` installed {}", installed.display()));
+        assert!(
+            out.stdout_str().starts_with(&format!("{tool} ")),
+            "{}",
+            out.stdout_str()
+        );
+    }
     let key = home.path().join(".ssh/id_rsa");
     assert!(key.is_file(), "no {}:\n{transcript}", key.display());
     run(peer("ssh-keygen").arg("-l").arg("-f").arg(&key)).assert_ok("ssh-keygen -l on the key");
