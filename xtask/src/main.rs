@@ -74,9 +74,13 @@ fn lint() -> Result<(), String> {
         "warnings",
     ];
     let deny = ["deny", "--offline", "check", "licenses", "bans", "sources"];
+    // cargo-deny reads the whole graph, every platform's crates included (Windows, macOS,
+    // Android ones), and runs offline: fetch them all first.
+    let fetch = ["fetch", "--locked"];
     for args in [
         &["fmt", "--all", "--", "--check"][..],
         &clippy[..],
+        &fetch[..],
         &deny[..],
     ] {
         let status = cargo()
@@ -143,6 +147,8 @@ enum Probe {
 struct Row {
     work: &'static str,
     target: Target,
+    /// Runs with `--quick` when this row needs another number than the others.
+    quick_runs: Option<usize>,
     rk: Probe,
     anchor: Probe,
 }
@@ -320,12 +326,15 @@ fn keygen_rows(bin: &Path) -> Vec<Row> {
         Row {
             work: "keygen RSA-4096",
             target: Target::Ratio(0.4),
+            // The prime search takes a random time: a median of 5 is too noisy to judge.
+            quick_runs: Some(11),
             rk: Probe::Process(Box::new(rk_cmd("rsa", Some("4096")))),
             anchor: Probe::Process(Box::new(ssh_cmd("rsa", Some("4096")))),
         },
         Row {
             work: "keygen Ed25519",
             target: Target::Ratio(1.0),
+            quick_runs: None,
             rk: Probe::Process(Box::new(rk_cmd("ed25519", None))),
             anchor: Probe::Process(Box::new(ssh_cmd("ed25519", None))),
         },
@@ -392,6 +401,7 @@ fn log_rows(bin: &Path, log: &Path) -> Vec<Row> {
         Row {
             work: "log scan 95 MB",
             target: Target::Ratio(1.5),
+            quick_runs: None,
             rk: Probe::Process(Box::new(move |_| {
                 let mut c = Command::new(&rk1);
                 c.arg(&log1);
@@ -406,6 +416,7 @@ fn log_rows(bin: &Path, log: &Path) -> Vec<Row> {
         Row {
             work: "--first latency",
             target: Target::Absolute(Duration::from_millis(10)),
+            quick_runs: None,
             rk: Probe::FirstLine(Box::new(move || {
                 let mut c = Command::new(&rk);
                 c.arg("--first");
@@ -441,7 +452,7 @@ fn connect_rows(bin: &Path, base: &Path, quick: bool) -> Result<(Vec<Row>, rk_e2
         .map_err(|e| e.to_string())?;
 
     // The input for the stream rows.
-    let size_mib: usize = if quick { 256 } else { 1024 };
+    let size_mib: usize = if quick { 128 } else { 1024 };
     let input = base.join("stream.bin");
     {
         use std::io::Write;
@@ -505,12 +516,14 @@ fn connect_rows(bin: &Path, base: &Path, quick: bool) -> Result<(Vec<Row>, rk_e2
         Row {
             work: "connect+exec Ed25519",
             target: Target::Ratio(0.6),
+            quick_runs: None,
             rk: Probe::Process(Box::new(rk_cmd("ed25519", None, "true"))),
             anchor: Probe::Process(Box::new(ssh_cmd("ed25519", None, "true"))),
         },
         Row {
             work: "connect+exec RSA-4096",
             target: Target::Ratio(0.6),
+            quick_runs: None,
             rk: Probe::Process(Box::new(rk_cmd("rsa4096", None, "true"))),
             anchor: Probe::Process(Box::new(ssh_cmd("rsa4096", None, "true"))),
         },
@@ -522,6 +535,7 @@ fn connect_rows(bin: &Path, base: &Path, quick: bool) -> Result<(Vec<Row>, rk_e2
         rows.push(Row {
             work,
             target: Target::Ratio(1.0),
+            quick_runs: None,
             rk: Probe::Process(Box::new(via_sh(
                 Box::new(rk_cmd("ed25519", Some(cipher), "cat > /dev/null")),
                 input.clone(),
@@ -747,7 +761,7 @@ fn tunnel_rows(bin: &Path, base: &Path, quick: bool) -> Result<TunnelBench, Stri
     )
     .map_err(|e| e.to_string())?;
     let dest = format!("ssh://{user}@127.0.0.1:{}", sshd.port);
-    let bytes: usize = if quick { 256 << 20 } else { 1 << 30 };
+    let bytes: usize = if quick { 128 << 20 } else { 1 << 30 };
     let (sink, source) = sink_and_source(bytes)?;
     let echo = rk_e2e::EchoServer::start();
     let rk = bin.join("rk-connect");
@@ -777,6 +791,7 @@ fn tunnel_rows(bin: &Path, base: &Path, quick: bool) -> Result<TunnelBench, Stri
             rows.push(Row {
                 work,
                 target: Target::Ratio(target_ratio),
+                quick_runs: None,
                 rk: probe(rp),
                 anchor: probe(sp),
             });
@@ -799,6 +814,8 @@ fn tunnel_rows(bin: &Path, base: &Path, quick: bool) -> Result<TunnelBench, Stri
     rows.push(Row {
         work: "-L 200 conns × 1 MiB",
         target: Target::Ratio(1.0),
+        // Seconds per run: three are enough for a smoke test.
+        quick_runs: Some(3),
         rk: Probe::Custom(Box::new(move || concurrent(rp))),
         anchor: Probe::Custom(Box::new(move || concurrent(sp))),
     });
@@ -824,7 +841,10 @@ fn bench(args: &[String]) -> Result<(), String> {
             _ => return Err(USAGE.into()),
         }
     }
-    let runs = runs.unwrap_or(if quick { 11 } else { 51 });
+    // --quick: medians of 5 (3 for the rows of seconds) and 128 MiB transfers, ≤ 3 minutes in
+    // all on 2 cores; the full run is for figures worth quoting.
+    let runs_given = runs.is_some();
+    let runs = runs.unwrap_or(if quick { 5 } else { 51 });
     let bin = build_release(&["rk-keygen", "rk-parse-log", "rk-connect"])?;
     let base = std::env::temp_dir().join(format!("rk-bench-{}", std::process::id()));
     let scratch = base.join("out");
@@ -856,6 +876,10 @@ fn bench(args: &[String]) -> Result<(), String> {
     }
     let mut figures = Vec::new();
     for row in &rows {
+        let runs = match row.quick_runs {
+            Some(n) if quick && !runs_given => n,
+            _ => runs,
+        };
         figures.push(run_row(row, runs, &scratch)?);
     }
     for (what, pid) in &rss_of {
