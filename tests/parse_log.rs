@@ -2,7 +2,7 @@
 //! consumers (sh, ssh -G), and the live-stream behaviour of --first.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,26 +12,9 @@ fn parse_log(sb: &Sandbox) -> Command {
     sb.rk("rk-parse-log")
 }
 
-/// Every `X.log` with an `X.expected.json` in a folder (new fixtures count without code changes).
-fn fixture_pairs(dir: &Path) -> Vec<(PathBuf, serde_json::Value)> {
-    let mut pairs: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        .map(|log| {
-            let expected = log.with_extension("expected.json");
-            let text = std::fs::read_to_string(&expected)
-                .unwrap_or_else(|e| panic!("{}: {e}", expected.display()));
-            (log, serde_json::from_str(&text).unwrap())
-        })
-        .collect();
-    pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    pairs
-}
-
 fn check_fixtures(dir: &Path) -> usize {
     let sb = Sandbox::new();
-    let pairs = fixture_pairs(dir);
+    let pairs = job_log_fixtures(dir);
     for (log, expected) in &pairs {
         let name = log.file_name().unwrap().to_string_lossy();
         // Both as a file argument and through a pipe.

@@ -318,21 +318,6 @@ fn defaults_are_under_the_windows_profile() {
     assert_eq!(last, "ssh://uprod_00Grm@3.80.3.168:32100\n");
 }
 
-/// Every `X.log` with its `X.expected.json` in a folder.
-fn fixture_pairs(dir: &Path) -> Vec<(std::path::PathBuf, serde_json::Value)> {
-    let mut pairs: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        .map(|log| {
-            let expected = std::fs::read_to_string(log.with_extension("expected.json")).unwrap();
-            (log, serde_json::from_str(&expected).unwrap())
-        })
-        .collect();
-    pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    pairs
-}
-
 fn utf16(bytes: &[u8], big_endian: bool) -> Vec<u8> {
     let text = String::from_utf8_lossy(bytes);
     let mut out = if big_endian {
@@ -359,7 +344,7 @@ fn parse_log_exe_reads_every_fixture_as_file_pipe_and_utf16() {
         fixtures().join("job-logs"),
         workspace_root().join("tests/fixtures/job-logs"),
     ] {
-        for (log, expected) in fixture_pairs(&dir) {
+        for (log, expected) in job_log_fixtures(&dir) {
             let name = log.file_name().unwrap().to_string_lossy().into_owned();
             let bytes = std::fs::read(&log).unwrap();
             // UTF-8 logs only: a copy of non-UTF-8 bytes in UTF-16 would be another log.

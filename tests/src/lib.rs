@@ -22,6 +22,24 @@ pub fn fixtures() -> PathBuf {
     workspace_root().join("../shared/fixtures")
 }
 
+/// Every `X.log` with an `X.expected.json` in a folder, sorted by name (new fixtures count
+/// without code changes).
+pub fn job_log_fixtures(dir: &Path) -> Vec<(PathBuf, serde_json::Value)> {
+    let mut pairs: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .map(|log| {
+            let expected = log.with_extension("expected.json");
+            let text = std::fs::read_to_string(&expected)
+                .unwrap_or_else(|e| panic!("{}: {e}", expected.display()));
+            (log, serde_json::from_str(&text).unwrap())
+        })
+        .collect();
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    pairs
+}
+
 /// The binary crates the tests drive (each builds one binary of the same name).
 pub const BINARIES: &[&str] = &["rk-keygen", "rk-parse-log", "rk-copy-pubkey", "rk-connect"];
 
