@@ -1,0 +1,213 @@
+//! Keys and authentication: the identities to offer (agent first, then key files), their
+//! passphrases, and the publickey exchange with the server.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rk_core::destination::Destination;
+use rk_core::fingerprint::{self, FingerprintHash};
+use rk_core::fs::display_path;
+use rk_core::keys::{self, KeyFile};
+use rk_core::term::{self, Passphrase};
+use russh::client;
+use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey};
+
+use crate::cli::Cli;
+use crate::host_key::HostKeyCheck;
+use crate::{Failure, Log};
+
+pub(crate) struct Identity {
+    path: PathBuf,
+    file: KeyFile,
+}
+
+impl Identity {
+    /// The name a user recognises the key by: its comment, else its file.
+    fn label(&self) -> String {
+        let public = self.file.public_key();
+        if !public.comment().is_empty() {
+            return public.comment().as_str_lossy().to_string();
+        }
+        match keys::sibling_comment(&self.path, &public) {
+            Some(comment) => comment.as_str_lossy().to_string(),
+            None => display_path(&self.path),
+        }
+    }
+}
+
+pub(crate) fn load_identities(cli: &Cli, given: &[PathBuf]) -> Result<Vec<Identity>, Failure> {
+    let explicit = !given.is_empty();
+    let paths: Vec<PathBuf> = if explicit {
+        given
+            .iter()
+            .map(|p| rk_core::fs::expand_tilde(&p.to_string_lossy()))
+            .collect()
+    } else {
+        let dir = rk_core::fs::ssh_dir()?;
+        ["id_rsa", "id_ed25519", "id_ecdsa"]
+            .iter()
+            .map(|n| dir.join(n))
+            .filter(|p| p.is_file())
+            .collect()
+    };
+    let mut out = Vec::new();
+    for path in paths {
+        if let Err(msg) = check_permissions(&path, cli.allow_loose_key_permissions) {
+            if explicit {
+                return Err(Failure(msg));
+            }
+            eprintln!(
+                "rk-connect: {msg}\nrk-connect: skipping {}.",
+                display_path(&path)
+            );
+            continue;
+        }
+        let file = keys::read_key_file(&path)?;
+        if !file.is_private() {
+            return Err(Failure(format!(
+                "{} is a public key; -i needs the private key (the file without .pub)",
+                display_path(&path)
+            )));
+        }
+        out.push(Identity { path, file });
+    }
+    Ok(out)
+}
+
+/// OpenSSH refuses private keys that others can read; so does rk, with the fix in the message.
+pub(crate) fn check_permissions(path: &Path, allow_loose: bool) -> Result<(), String> {
+    let shown = display_path(path);
+    let exposure = rk_core::platform::files::readable_by_others(path, &shown)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    match exposure {
+        Some(exposure) if !allow_loose => Err(format!(
+            "{}: a private key must be readable only by you. Fix it with: {} (or pass \
+             --allow-loose-key-permissions)",
+            exposure.problem, exposure.fix
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn unlock(id: &Identity, cli: &Cli) -> Result<Option<russh::keys::PrivateKey>, Failure> {
+    if !id.file.is_encrypted() {
+        return Ok(Some(id.file.decrypt(&id.path, None)?));
+    }
+    let prompt = format!(
+        "Passphrase for key \"{}\" ({}): ",
+        id.label(),
+        display_path(&id.path)
+    );
+    if let Some(f) = &cli.passphrase_file {
+        let pass = term::passphrase_from_file(f)?;
+        return Ok(Some(id.file.decrypt(&id.path, Some(pass.as_bytes()))?));
+    }
+    if !term::have_tty() {
+        eprintln!(
+            "rk-connect: {} is encrypted and there is no terminal to ask for its passphrase (use --passphrase-file); skipping it.",
+            display_path(&id.path)
+        );
+        return Ok(None);
+    }
+    for attempt in 0..3 {
+        let pass: Passphrase = term::secret(&prompt)?;
+        match id.file.decrypt(&id.path, Some(pass.as_bytes())) {
+            Ok(k) => return Ok(Some(k)),
+            Err(rk_core::Error::WrongPassphrase { .. }) if attempt < 2 => {
+                eprintln!("Incorrect passphrase, try again.")
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(None)
+}
+
+pub(crate) async fn authenticate(
+    handle: &mut client::Handle<HostKeyCheck>,
+    user: &str,
+    identities: &[Identity],
+    cli: &Cli,
+    dest: &Destination,
+    log: &Log,
+) -> Result<(), Failure> {
+    // RSA keys sign with rsa-sha2-512/256, never SHA-1 (OpenSSH 8.8+ refuses ssh-rsa).
+    let rsa_hash = handle
+        .best_supported_rsa_hash()
+        .await
+        .ok()
+        .flatten()
+        .flatten()
+        .unwrap_or(HashAlg::Sha512);
+    let hash_for = |key: &PublicKey| {
+        matches!(key.algorithm(), russh::keys::Algorithm::Rsa { .. }).then_some(rsa_hash)
+    };
+    let mut tried = Vec::new();
+
+    if !cli.no_agent && std::env::var_os("SSH_AUTH_SOCK").is_some() {
+        match russh::keys::agent::client::AgentClient::connect_env().await {
+            Ok(mut agent) => {
+                let ids = agent.request_identities().await.unwrap_or_default();
+                for id in ids {
+                    let russh::keys::agent::AgentIdentity::PublicKey { key, comment } = id else {
+                        continue;
+                    };
+                    log.step(format!(
+                        "trying agent key {} ({comment})",
+                        fingerprint::fingerprint(&key, FingerprintHash::Sha256)
+                    ));
+                    let hash = hash_for(&key);
+                    match handle
+                        .authenticate_publickey_with(user, key.clone(), hash, &mut agent)
+                        .await
+                    {
+                        Ok(r) if r.success() => {
+                            log.step("authenticated with an agent key");
+                            return Ok(());
+                        }
+                        _ => tried.push(format!(
+                            "{} (agent: {comment})",
+                            fingerprint::fingerprint(&key, FingerprintHash::Sha256)
+                        )),
+                    }
+                }
+            }
+            Err(e) => log.step(format!("ssh-agent not usable: {e}")),
+        }
+    }
+
+    for id in identities {
+        let Some(key) = unlock(id, cli)? else {
+            continue;
+        };
+        let public = key.public_key().clone();
+        let fp = fingerprint::fingerprint(&public, FingerprintHash::Sha256);
+        log.step(format!("trying {} {fp}", display_path(&id.path)));
+        let hash = hash_for(&public);
+        let result = handle
+            .authenticate_publickey(user, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
+            .await
+            .map_err(|e| Failure(format!("authentication with {} failed: {e}", dest.host)))?;
+        if result.success() {
+            log.step(format!(
+                "authenticated as {user} with {}",
+                display_path(&id.path)
+            ));
+            return Ok(());
+        }
+        tried.push(format!("{fp} ({})", display_path(&id.path)));
+    }
+    if tried.is_empty() {
+        return Err(Failure(
+            "no usable key: make one with rk-keygen -b 4096, paste its public half (rk-copy-pubkey) into \
+             Job Settings → SSH Public Key, and give it with -i if it is not in ~/.ssh"
+                .into(),
+        ));
+    }
+    Err(Failure(format!(
+        "Permission denied (publickey) for {user}@{}: the server accepted none of the keys tried: {}. \
+         Is this key's public half pasted into Job Settings → SSH Public Key *before* the job was submitted? \
+         Is {user} the job's user (uprod_…) from the job log?",
+        dest.host,
+        tried.join(", ")
+    )))
+}

@@ -1,0 +1,121 @@
+//! The server's host key checked against known_hosts: first use, changed keys, revoked keys.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use rk_core::fingerprint::{self, FingerprintHash};
+use rk_core::fs::display_path;
+use rk_core::known_hosts::{self, HostKeyStatus};
+use rk_core::term;
+use russh::client;
+use russh::keys::PublicKey;
+
+/// The russh handler: host key verification against known_hosts.
+pub(crate) struct HostKeyCheck {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) path: PathBuf,
+    pub(crate) accept_new: bool,
+    pub(crate) insecure: bool,
+    pub(crate) problem: Arc<Mutex<Option<String>>>,
+    pub(crate) verbose: bool,
+}
+
+impl HostKeyCheck {
+    fn refuse(&self, msg: String) -> bool {
+        if let Ok(mut p) = self.problem.lock() {
+            *p = Some(msg);
+        }
+        false
+    }
+
+    fn decide(&self, key: &PublicKey) -> bool {
+        let name = known_hosts::host_name(&self.host, self.port);
+        let fp = fingerprint::fingerprint(key, FingerprintHash::Sha256);
+        let kind = fingerprint::type_label(key.key_data());
+        let status = match known_hosts::check(&self.path, &self.host, self.port, key) {
+            Ok(s) => s,
+            Err(e) => return self.refuse(e.to_string()),
+        };
+        match status {
+            HostKeyStatus::Known => {
+                if self.verbose {
+                    eprintln!("rk-connect: host key {kind} {fp} matches {}", display_path(&self.path));
+                }
+                true
+            }
+            _ if self.insecure => {
+                eprintln!("rk-connect: WARNING: --insecure-ignore-host-key: NOT checking {name}'s host key ({kind} {fp}).");
+                true
+            }
+            HostKeyStatus::Changed { path, line, known } => self.refuse(format!(
+                "\n@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n\
+                 @    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n\
+                 @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n\
+                 The host key of {name} is now {kind} {fp}, but line {line} of {} records {}.\n\
+                 Someone could be eavesdropping on you (a man-in-the-middle attack), or the address now \
+                 belongs to a relaunched cluster with a new host key.\n\
+                 If you know the cluster was relaunched, remove the old entry and connect again:\n  \
+                 ssh-keygen -R '{name}' -f {}\nrk-connect refuses to connect.",
+                display_path(&path),
+                fingerprint::fingerprint(&known, FingerprintHash::Sha256),
+                display_path(&path)
+            )),
+            HostKeyStatus::Revoked { path, line } => {
+                self.refuse(format!("the host key of {name} ({kind} {fp}) is marked @revoked on line {line} of {}.", display_path(&path)))
+            }
+            HostKeyStatus::Unknown => {
+                if self.accept_new {
+                    return self.learn(key, &name, kind);
+                }
+                if !term::have_tty() {
+                    return self.refuse(format!(
+                        "the host key of {name} is not known ({kind} {fp}) and there is no terminal to ask. \
+                         Connect once on a terminal to check it, or pass --accept-new to trust it on first use."
+                    ));
+                }
+                let art = fingerprint::randomart(key, FingerprintHash::Sha256);
+                let question = format!(
+                    "The authenticity of host '{name}' can't be established.\r\n{kind} key fingerprint is {fp}.\r\n{}\r\n\
+                     Are you sure you want to continue connecting (yes/no/once)? ",
+                    art.replace('\n', "\r\n")
+                );
+                match term::ask_tty(&question).as_deref().map(str::to_ascii_lowercase).as_deref() {
+                    Some("yes" | "y") => self.learn(key, &name, kind),
+                    Some("once") => true,
+                    _ => self.refuse(format!("host key of {name} not trusted; nothing was sent.")),
+                }
+            }
+        }
+    }
+
+    fn learn(&self, key: &PublicKey, name: &str, kind: &str) -> bool {
+        match known_hosts::append(&self.path, &self.host, self.port, key) {
+            Ok(()) => {
+                eprintln!(
+                    "rk-connect: Permanently added '{name}' ({kind}) to {}.",
+                    display_path(&self.path)
+                );
+                true
+            }
+            Err(e) => self.refuse(format!("cannot remember the host key: {e}")),
+        }
+    }
+}
+
+impl client::Handler for HostKeyCheck {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        server_public_key: &russh::keys::PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        match server_public_key {
+            russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } => Ok(self.decide(key)),
+            russh::keys::PublicKeyOrCertificate::Certificate(_) => Ok(self.refuse(
+                "the server presented a host certificate; rk-connect checks plain host keys only"
+                    .into(),
+            )),
+        }
+    }
+}
