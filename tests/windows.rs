@@ -712,3 +712,54 @@ fn the_zip_has_the_tools_docs_completions_and_a_checksum() {
         check.stdout_str()
     );
 }
+
+/// On the console (Wine's, on a pseudo-terminal): the file question names the Windows default,
+/// the passphrase is asked twice and never echoed, and it is the one that opens the key. (Wine
+/// decorates its console output with cursor escapes, so only the words are matched.)
+#[test]
+#[ignore = "Windows .exe under Wine: run by cargo xtask windows test"]
+fn keygen_exe_asks_on_the_console_without_echo() {
+    let sb = WinSandbox::new();
+    let profile = wine().profile_windows();
+    let mut cmd = sb.rk("rk-keygen");
+    cmd.args(["-t", "ed25519", "-a", "2"]).env("TERM", "xterm");
+    let mut p = rexpect::session::spawn_command(cmd, Some(60_000)).expect("spawn under a pty");
+    let mut seen = String::new();
+    let mut expect = |p: &mut rexpect::session::PtySession, text: &str| {
+        let before = p
+            .exp_string(text)
+            .unwrap_or_else(|e| panic!("waiting for {text:?}: {e}\nso far: {seen:?}"));
+        seen.push_str(&before);
+        seen.push_str(text);
+        // Wine's console has drawn the prompt (and shows the cursor again) before it reads:
+        // keys typed earlier are lost.
+        let drawn = p.exp_string("\x1b[?25h").unwrap_or_default();
+        seen.push_str(&drawn);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    expect(
+        &mut p,
+        &format!("Enter file in which to save the key ({profile}\\.ssh\\id_ed25519):"),
+    );
+    // The console takes Enter as CR.
+    p.send(&format!("{}\r", sb.win("console_key"))).unwrap();
+    p.flush().unwrap();
+    expect(&mut p, "Enter passphrase (empty for no passphrase):");
+    p.send("console pass\r").unwrap();
+    p.flush().unwrap();
+    expect(&mut p, "Enter same passphrase again:");
+    p.send("console pass\r").unwrap();
+    p.flush().unwrap();
+    expect(&mut p, "The key's randomart image is:");
+    let rest = p.exp_eof().unwrap_or_default();
+    seen.push_str(&rest);
+    assert!(
+        !seen.contains("console pass"),
+        "the passphrase was echoed: {seen:?}"
+    );
+    let key = private_copy(&sb.path().join("console_key"), sb.path());
+    let opened = run(peer("ssh-keygen")
+        .args(["-y", "-P", "console pass", "-f"])
+        .arg(&key));
+    opened.assert_ok("ssh-keygen -y with the passphrase typed on the console");
+}
