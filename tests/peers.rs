@@ -45,12 +45,10 @@ fn check_names_a_missing_program_and_its_package() {
     );
     // Only what is missing is named.
     assert!(!err.contains("(package openssh-client)"), "{err}");
-    // Nothing was built: no test binary, no Windows toolchain run (only xtask itself, built).
-    assert!(
-        !out.stdout_str().contains("Compiling"),
-        "{}",
-        out.stdout_str()
-    );
+    // It stopped before building anything: no test suite, no Windows build.
+    for later in ["Linux suite", "Windows build", "Running "] {
+        assert!(!err.contains(later), "{err}");
+    }
     assert!(
         started.elapsed() < Duration::from_secs(120),
         "{:?}",
