@@ -25,28 +25,7 @@ fn check_fixtures(dir: &Path) -> usize {
             Duration::from_secs(30),
         );
         for out in [&by_path, &piped] {
-            if expected.get("error").is_some() {
-                assert_eq!(
-                    out.code(),
-                    Some(1),
-                    "{name}: expected no result, got {}",
-                    out.stdout_str()
-                );
-                assert!(out.stdout_str().is_empty(), "{name}");
-                assert!(
-                    out.stderr_str().contains("no SSH connection message"),
-                    "{name}: {}",
-                    out.stderr_str()
-                );
-            } else {
-                out.assert_ok(&name);
-                let got: serde_json::Value = serde_json::from_str(out.stdout_str().trim())
-                    .unwrap_or_else(|e| panic!("{name}: {e}: {}", out.stdout_str()));
-                for field in ["user", "host", "port"] {
-                    assert_eq!(got[field], expected[field], "{name}: {field}");
-                }
-                assert!(got["line"].as_u64().unwrap() >= 1, "{name}");
-            }
+            assert_job_log_result(&name, out, expected);
         }
     }
     pairs.len()

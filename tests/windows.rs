@@ -393,21 +393,7 @@ fn parse_log_exe_reads_every_fixture_as_file_pipe_and_utf16() {
                 ));
             }
             for (what, out) in outputs {
-                if expected.get("error").is_some() {
-                    assert_eq!(out.code(), Some(1), "{what}: {}", out.stdout_str());
-                    assert!(
-                        out.stderr_str().contains("no SSH connection message"),
-                        "{what}: {}",
-                        out.stderr_str()
-                    );
-                } else {
-                    out.assert_ok(&what);
-                    let got: serde_json::Value = serde_json::from_str(out.stdout_str().trim())
-                        .unwrap_or_else(|e| panic!("{what}: {e}: {}", out.stdout_str()));
-                    for field in ["user", "host", "port"] {
-                        assert_eq!(got[field], expected[field], "{what}: {field}");
-                    }
-                }
+                assert_job_log_result(&what, &out, &expected);
                 checked += 1;
             }
         }

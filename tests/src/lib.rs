@@ -40,6 +40,33 @@ pub fn job_log_fixtures(dir: &Path) -> Vec<(PathBuf, serde_json::Value)> {
     pairs
 }
 
+/// Checks `rk-parse-log --format json` output against a fixture's expected JSON: the user, host
+/// and port, or for `{"error": …}` exit 1, nothing on stdout and the "no message" reason.
+pub fn assert_job_log_result(what: &str, out: &Output, expected: &serde_json::Value) {
+    if expected.get("error").is_some() {
+        assert_eq!(
+            out.code(),
+            Some(1),
+            "{what}: expected no result, got {}",
+            out.stdout_str()
+        );
+        assert!(out.stdout_str().is_empty(), "{what}");
+        assert!(
+            out.stderr_str().contains("no SSH connection message"),
+            "{what}: {}",
+            out.stderr_str()
+        );
+    } else {
+        out.assert_ok(what);
+        let got: serde_json::Value = serde_json::from_str(out.stdout_str().trim())
+            .unwrap_or_else(|e| panic!("{what}: {e}: {}", out.stdout_str()));
+        for field in ["user", "host", "port"] {
+            assert_eq!(got[field], expected[field], "{what}: {field}");
+        }
+        assert!(got["line"].as_u64().unwrap() >= 1, "{what}");
+    }
+}
+
 /// The binary crates the tests drive (each builds one binary of the same name).
 pub const BINARIES: &[&str] = &["rk-keygen", "rk-parse-log", "rk-copy-pubkey", "rk-connect"];
 

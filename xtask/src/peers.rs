@@ -14,6 +14,7 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// A program looked up on PATH.
     pub const fn program(name: &'static str, package: &'static str, why: &'static str) -> Peer {
         Peer {
             what: name,
@@ -22,12 +23,9 @@ impl Peer {
         }
     }
 
+    /// A file at an absolute path (what `present` tells from the leading `/`).
     pub const fn file(path: &'static str, package: &'static str, why: &'static str) -> Peer {
-        Peer {
-            what: path,
-            package,
-            why,
-        }
+        Peer::program(path, package, why)
     }
 
     pub fn present(&self) -> bool {

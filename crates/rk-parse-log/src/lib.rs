@@ -396,11 +396,15 @@ pub struct Forward {
 
 impl Forward {
     /// `[BIND:]PORT:HOST:HOSTPORT` again, as ssh and PuTTY's -L take it.
-    fn spec(&self) -> String {
-        let bind = self
-            .bind
+    /// `BIND:` when a bind address was given, else nothing.
+    fn bind_prefix(&self) -> String {
+        self.bind
             .as_ref()
-            .map_or(String::new(), |b| format!("{b}:"));
+            .map_or(String::new(), |b| format!("{b}:"))
+    }
+
+    fn spec(&self) -> String {
+        let bind = self.bind_prefix();
         format!("{bind}{}:{}:{}", self.port, self.host, self.host_port)
     }
 }
@@ -466,7 +470,7 @@ fn putty_session(f: &Found, cli: &Cli) -> String {
             .forward
             .iter()
             .map(|fw| {
-                let bind = fw.bind.as_ref().map_or(String::new(), |b| format!("{b}:"));
+                let bind = fw.bind_prefix();
                 format!("L{bind}{}={}:{}", fw.port, fw.host, fw.host_port)
             })
             .collect();
@@ -547,7 +551,7 @@ pub fn render(f: &Found, cli: &Cli) -> String {
                 block.push_str(&format!("    IdentityFile {}\n", config_value(k)));
             }
             for fw in &cli.forward {
-                let bind = fw.bind.as_ref().map_or(String::new(), |b| format!("{b}:"));
+                let bind = fw.bind_prefix();
                 block.push_str(&format!(
                     "    LocalForward {bind}{} {}:{}\n",
                     fw.port, fw.host, fw.host_port
