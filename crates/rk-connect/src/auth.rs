@@ -14,7 +14,7 @@ use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey};
 
 use crate::cli::Cli;
 use crate::host_key::HostKeyCheck;
-use crate::{Failure, Log};
+use crate::{Error, Log};
 
 pub(crate) struct Identity {
     path: PathBuf,
@@ -35,7 +35,7 @@ impl Identity {
     }
 }
 
-pub(crate) fn load_identities(cli: &Cli, given: &[PathBuf]) -> Result<Vec<Identity>, Failure> {
+pub(crate) fn load_identities(cli: &Cli, given: &[PathBuf]) -> Result<Vec<Identity>, Error> {
     let explicit = !given.is_empty();
     let paths: Vec<PathBuf> = if explicit {
         given
@@ -52,22 +52,21 @@ pub(crate) fn load_identities(cli: &Cli, given: &[PathBuf]) -> Result<Vec<Identi
     };
     let mut out = Vec::new();
     for path in paths {
-        if let Err(msg) = check_permissions(&path, cli.allow_loose_key_permissions) {
+        if let Err(error) = check_permissions(&path, cli.allow_loose_key_permissions) {
             if explicit {
-                return Err(Failure(msg));
+                return Err(error);
             }
             eprintln!(
-                "rk-connect: {msg}\nrk-connect: skipping {}.",
+                "rk-connect: {error}\nrk-connect: skipping {}.",
                 display_path(&path)
             );
             continue;
         }
         let file = keys::read_key_file(&path)?;
         if !file.is_private() {
-            return Err(Failure(format!(
-                "{} is a public key; -i needs the private key (the file without .pub)",
-                display_path(&path)
-            )));
+            return Err(Error::PublicKeyGiven {
+                path: display_path(&path),
+            });
         }
         out.push(Identity { path, file });
     }
@@ -75,21 +74,20 @@ pub(crate) fn load_identities(cli: &Cli, given: &[PathBuf]) -> Result<Vec<Identi
 }
 
 /// OpenSSH refuses private keys that others can read; so does rk, with the fix in the message.
-pub(crate) fn check_permissions(path: &Path, allow_loose: bool) -> Result<(), String> {
+pub(crate) fn check_permissions(path: &Path, allow_loose: bool) -> Result<(), Error> {
     let shown = display_path(path);
     let exposure = rk_core::platform::files::readable_by_others(path, &shown)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+        .map_err(|e| rk_core::Error::io("cannot read", path, e))?;
     match exposure {
-        Some(exposure) if !allow_loose => Err(format!(
-            "{}: a private key must be readable only by you. Fix it with: {} (or pass \
-             --allow-loose-key-permissions)",
-            exposure.problem, exposure.fix
-        )),
+        Some(exposure) if !allow_loose => Err(Error::KeyPermissions {
+            problem: exposure.problem,
+            fix: exposure.fix,
+        }),
         _ => Ok(()),
     }
 }
 
-pub(crate) fn unlock(id: &Identity, cli: &Cli) -> Result<Option<russh::keys::PrivateKey>, Failure> {
+pub(crate) fn unlock(id: &Identity, cli: &Cli) -> Result<Option<russh::keys::PrivateKey>, Error> {
     if !id.file.is_encrypted() {
         return Ok(Some(id.file.decrypt(&id.path, None)?));
     }
@@ -129,7 +127,7 @@ pub(crate) async fn authenticate(
     cli: &Cli,
     dest: &Destination,
     log: &Log,
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     // RSA keys sign with rsa-sha2-512/256, never SHA-1 (OpenSSH 8.8+ refuses ssh-rsa).
     let rsa_hash = handle
         .best_supported_rsa_hash()
@@ -142,6 +140,18 @@ pub(crate) async fn authenticate(
         matches!(key.algorithm(), russh::keys::Algorithm::Rsa { .. }).then_some(rsa_hash)
     };
     let mut tried = Vec::new();
+    let mut allowed = Vec::new();
+    let mut note_refusal = |result: &client::AuthResult| {
+        if let client::AuthResult::Failure {
+            remaining_methods, ..
+        } = result
+        {
+            allowed = remaining_methods
+                .iter()
+                .map(|m| <&str>::from(m).to_string())
+                .collect();
+        }
+    };
 
     if !cli.no_agent && std::env::var_os("SSH_AUTH_SOCK").is_some() {
         match russh::keys::agent::client::AgentClient::connect_env().await {
@@ -164,10 +174,15 @@ pub(crate) async fn authenticate(
                             log.step("authenticated with an agent key");
                             return Ok(());
                         }
-                        _ => tried.push(format!(
-                            "{} (agent: {comment})",
-                            fingerprint::fingerprint(&key, FingerprintHash::Sha256)
-                        )),
+                        result => {
+                            if let Ok(r) = &result {
+                                note_refusal(r);
+                            }
+                            tried.push(format!(
+                                "{} (agent: {comment})",
+                                fingerprint::fingerprint(&key, FingerprintHash::Sha256)
+                            ))
+                        }
                     }
                 }
             }
@@ -186,7 +201,10 @@ pub(crate) async fn authenticate(
         let result = handle
             .authenticate_publickey(user, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
             .await
-            .map_err(|e| Failure(format!("authentication with {} failed: {e}", dest.host)))?;
+            .map_err(|error| Error::AuthProtocol {
+                host: dest.host.clone(),
+                error: error.into(),
+            })?;
         if result.success() {
             log.step(format!(
                 "authenticated as {user} with {}",
@@ -194,20 +212,19 @@ pub(crate) async fn authenticate(
             ));
             return Ok(());
         }
+        note_refusal(&result);
         tried.push(format!("{fp} ({})", display_path(&id.path)));
     }
     if tried.is_empty() {
-        return Err(Failure(
-            "no usable key: make one with rk-keygen -b 4096, paste its public half (rk-copy-pubkey) into \
-             Job Settings → SSH Public Key, and give it with -i if it is not in ~/.ssh"
-                .into(),
-        ));
+        return Err(Error::NoUsableKey {
+            user: user.to_string(),
+            host: dest.host.clone(),
+        });
     }
-    Err(Failure(format!(
-        "Permission denied (publickey) for {user}@{}: the server accepted none of the keys tried: {}. \
-         Is this key's public half pasted into Job Settings → SSH Public Key *before* the job was submitted? \
-         Is {user} the job's user (uprod_…) from the job log?",
-        dest.host,
-        tried.join(", ")
-    )))
+    Err(Error::PermissionDenied {
+        user: user.to_string(),
+        host: dest.host.clone(),
+        allowed,
+        tried,
+    })
 }

@@ -20,7 +20,7 @@ use russh::client;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::{Failure, HostKeyCheck};
+use crate::{Error, HostKeyCheck};
 
 /// `[BIND:]PORT:HOST:HOSTPORT`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,25 +55,25 @@ fn fields(spec: &str) -> Vec<String> {
     out
 }
 
-fn port(s: &str, spec: &str) -> Result<u16, Failure> {
+fn port(s: &str, spec: &str) -> Result<u16, Error> {
     s.parse::<u16>()
-        .map_err(|_| Failure(format!("{spec:?}: {s:?} is not a port number")))
+        .map_err(|_| Error::Usage(format!("{spec:?}: {s:?} is not a port number")))
 }
 
-pub fn parse_local(spec: &str) -> Result<LocalForward, Failure> {
+pub fn parse_local(spec: &str) -> Result<LocalForward, Error> {
     let f = fields(spec);
     let (bind, rest) = match f.len() {
         3 => (None, &f[..]),
         4 => (Some(f[0].clone()), &f[1..]),
         _ => {
-            return Err(Failure(format!(
+            return Err(Error::Usage(format!(
                 "-L {spec:?}: expected [BIND:]PORT:HOST:HOSTPORT, e.g. -L 8888:localhost:8888"
             )));
         }
     };
     let host_port = port(&rest[2], spec)?;
     if host_port == 0 || rest[1].is_empty() {
-        return Err(Failure(format!(
+        return Err(Error::Usage(format!(
             "-L {spec:?}: the destination needs a host and a port"
         )));
     }
@@ -85,7 +85,7 @@ pub fn parse_local(spec: &str) -> Result<LocalForward, Failure> {
     })
 }
 
-pub fn parse_dynamic(spec: &str) -> Result<DynamicForward, Failure> {
+pub fn parse_dynamic(spec: &str) -> Result<DynamicForward, Error> {
     let f = fields(spec);
     match f.len() {
         1 => Ok(DynamicForward {
@@ -96,7 +96,7 @@ pub fn parse_dynamic(spec: &str) -> Result<DynamicForward, Failure> {
             bind: Some(f[0].clone()).filter(|b| !b.is_empty()),
             port: port(&f[1], spec)?,
         }),
-        _ => Err(Failure(format!(
+        _ => Err(Error::Usage(format!(
             "-D {spec:?}: expected [BIND:]PORT, e.g. -D 1080"
         ))),
     }
@@ -104,24 +104,22 @@ pub fn parse_dynamic(spec: &str) -> Result<DynamicForward, Failure> {
 
 /// Binds a listener: 127.0.0.1 unless a bind address is given or gateway ports are on (like
 /// PuTTY: local connections only by default).
-pub async fn listen(
-    bind: &Option<String>,
-    port: u16,
-    gateway: bool,
-) -> Result<TcpListener, Failure> {
+pub async fn listen(bind: &Option<String>, port: u16, gateway: bool) -> Result<TcpListener, Error> {
     let addr = match bind.as_deref() {
         Some("*") => "0.0.0.0".to_string(),
         Some(b) => b.to_string(),
         None if gateway => "0.0.0.0".to_string(),
         None => "127.0.0.1".to_string(),
     };
-    TcpListener::bind((addr.as_str(), port)).await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AddrInUse {
-            Failure(format!("local port {port} is already in use on {addr}: pick another (-L 0:… picks a free one)"))
-        } else {
-            Failure(format!("cannot listen on {addr} port {port}: {e}"))
-        }
-    })
+    TcpListener::bind((addr.as_str(), port))
+        .await
+        .map_err(|error| {
+            if error.kind() == std::io::ErrorKind::AddrInUse {
+                Error::PortInUse { addr, port }
+            } else {
+                Error::Listen { addr, port, error }
+            }
+        })
 }
 
 type Handle = Arc<client::Handle<HostKeyCheck>>;

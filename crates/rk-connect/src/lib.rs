@@ -8,6 +8,7 @@
 
 mod auth;
 pub mod cli;
+mod error;
 mod forward;
 mod host_key;
 mod resolve;
@@ -28,39 +29,24 @@ use resolve::{apply_ssh_config, choose_user, resolve_destination};
 use session::{forwards_only, session};
 use transport::{QuickAck, connect_tcp};
 
-/// rk-connect's own failures end with 255, as ssh's do.
-pub const EXIT_RK_ERROR: i32 = 255;
-
-/// An error for the user: what went wrong and what to do next.
-#[derive(Debug)]
-pub struct Failure(pub String);
-
-impl<E: std::fmt::Display> From<E> for Failure {
-    fn from(e: E) -> Self {
-        Failure(e.to_string())
-    }
-}
+pub use error::{EXIT_RK_ERROR, Error};
 
 /// Runs the command; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     let cli = cli.normalise();
     // Ctrl-C at a passphrase prompt must not leave the terminal without echo.
     rk_core::interrupt::install();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let outcome = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("rk-connect: cannot start: {e}");
-            return EXIT_RK_ERROR;
-        }
-    };
-    match runtime.block_on(connect_and_run(cli)) {
+        .map_err(Error::Runtime)
+        .and_then(|runtime| runtime.block_on(connect_and_run(cli)));
+    // The one place an error is reported and turned into the exit status.
+    match outcome {
         Ok(code) => code,
-        Err(Failure(msg)) => {
-            eprintln!("rk-connect: {msg}");
-            EXIT_RK_ERROR
+        Err(error) => {
+            eprintln!("rk-connect: {error}");
+            error.exit_code()
         }
     }
 }
@@ -83,7 +69,7 @@ impl Log {
     }
 }
 
-async fn connect_and_run(cli: Cli) -> Result<i32, Failure> {
+async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
     let log = Log {
         start: Instant::now(),
         on: cli.verbose,
@@ -99,7 +85,7 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Failure> {
         .map(|s| forward::parse_dynamic(s))
         .collect::<Result<Vec<_>, _>>()?;
     if cli.no_command && local_forwards.is_empty() && dynamic_forwards.is_empty() {
-        return Err(Failure(
+        return Err(Error::Usage(
             "-N keeps only forwards running: add -L PORT:HOST:HOSTPORT or -D PORT".into(),
         ));
     }
@@ -142,20 +128,22 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Failure> {
         tokio::time::timeout(Duration::from_secs(cli.connect_timeout.max(1)), handshake);
     let mut handle = match handshake.await {
         Err(_) => {
-            return Err(Failure(format!(
-                "{}:{port} accepted the connection but did not answer as an SSH server within {} s: is this the cluster's SSH port (32100 or 22)?",
-                dest.host, cli.connect_timeout
-            )));
+            return Err(Error::NotSsh {
+                host: dest.host.clone(),
+                port,
+                secs: cli.connect_timeout,
+            });
         }
         Ok(Ok(h)) => h,
-        Ok(Err(e)) => {
+        Ok(Err(error)) => {
             if let Some(msg) = problem.lock().ok().and_then(|mut p| p.take()) {
-                return Err(Failure(msg));
+                return Err(Error::HostKey(msg));
             }
-            return Err(Failure(format!(
-                "SSH handshake with {}:{port} failed: {e}",
-                dest.host
-            )));
+            return Err(Error::Handshake {
+                host: dest.host.clone(),
+                port,
+                error: error.into(),
+            });
         }
     };
     log.step("host key verified, keys exchanged");
@@ -166,7 +154,7 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Failure> {
     // Listeners first: a port in use is an error before anything runs.
     for fwd in &local_forwards {
         let listener = forward::listen(&fwd.bind, fwd.port, cli.gateway_ports).await?;
-        let local = listener.local_addr().map_err(|e| Failure(e.to_string()))?;
+        let local = local_address(&listener, fwd.port)?;
         eprintln!(
             "Forwarding {local} → {}:{} on the cluster{}",
             fwd.host,
@@ -186,7 +174,7 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Failure> {
     }
     for fwd in &dynamic_forwards {
         let listener = forward::listen(&fwd.bind, fwd.port, cli.gateway_ports).await?;
-        let local = listener.local_addr().map_err(|e| Failure(e.to_string()))?;
+        let local = local_address(&listener, fwd.port)?;
         eprintln!(
             "SOCKS proxy on {local} through the cluster{}",
             if cli.no_command {
@@ -212,7 +200,18 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Failure> {
     code
 }
 
-fn client_config(cli: &Cli) -> Result<client::Config, Failure> {
+fn local_address(
+    listener: &tokio::net::TcpListener,
+    port: u16,
+) -> Result<std::net::SocketAddr, Error> {
+    listener.local_addr().map_err(|error| Error::Listen {
+        addr: "the local address".into(),
+        port,
+        error,
+    })
+}
+
+fn client_config(cli: &Cli) -> Result<client::Config, Error> {
     let mut preferred = russh::Preferred::default();
     let mut ciphers = vec![
         russh::cipher::AES_128_GCM,
@@ -224,7 +223,7 @@ fn client_config(cli: &Cli) -> Result<client::Config, Failure> {
     ];
     if let Some(name) = &cli.cipher {
         let wanted = russh::cipher::Name::try_from(name.as_str())
-            .map_err(|_| Failure(format!("-c {name}: unknown cipher; try aes128-gcm@openssh.com or chacha20-poly1305@openssh.com")))?;
+            .map_err(|_| Error::Usage(format!("-c {name}: unknown cipher; try aes128-gcm@openssh.com or chacha20-poly1305@openssh.com")))?;
         ciphers = vec![wanted];
     }
     preferred.cipher = ciphers.into();

@@ -10,9 +10,9 @@ use rk_core::term;
 
 use crate::cli::Cli;
 use crate::tty;
-use crate::{Failure, Log};
+use crate::{Error, Log};
 
-pub(crate) fn resolve_destination(cli: &Cli, log: &Log) -> Result<Destination, Failure> {
+pub(crate) fn resolve_destination(cli: &Cli, log: &Log) -> Result<Destination, Error> {
     if let Some(src) = &cli.from_log {
         let options = ScanOptions {
             allow_private: cli.allow_private,
@@ -20,7 +20,7 @@ pub(crate) fn resolve_destination(cli: &Cli, log: &Log) -> Result<Destination, F
         };
         let (found, what) = if src.as_os_str() == "-" {
             if !cli.no_command && cli.command.is_empty() {
-                return Err(Failure(
+                return Err(Error::Usage(
                     "--from-log - reads the log from stdin, so stdin cannot also be your shell: \
                      add a command or -N, or give the log as a file."
                         .into(),
@@ -31,25 +31,26 @@ pub(crate) fn resolve_destination(cli: &Cli, log: &Log) -> Result<Destination, F
                 last = Some(f);
                 true
             })
-            .map_err(|e| Failure(format!("cannot read the log from stdin: {e}")))?;
+            .map_err(|error| Error::ReadLog {
+                what: "the log from stdin".into(),
+                error,
+            })?;
             (last, "standard input".to_string())
         } else {
-            let mut file = std::fs::File::open(src)
-                .map_err(|e| Failure(format!("cannot read {}: {e}", src.display())))?;
+            let read_error = |error| Error::ReadLog {
+                what: src.display().to_string(),
+                error,
+            };
+            let mut file = std::fs::File::open(src).map_err(read_error)?;
             let mut last = None;
             joblog::scan_reader(&mut file, options, &mut |f| {
                 last = Some(f);
                 true
             })
-            .map_err(|e| Failure(format!("cannot read {}: {e}", src.display())))?;
+            .map_err(read_error)?;
             (last, src.display().to_string())
         };
-        let found = found.ok_or_else(|| {
-            Failure(format!(
-                "{what} has no SSH connection message yet: the cluster may still be starting \
-                 (wait for it: tail -f job.log | rk-parse-log --first)"
-            ))
-        })?;
+        let found = found.ok_or(Error::NoConnectionMessage { what })?;
         log.step(format!(
             "from the log (line {}): {}",
             found.line,
@@ -66,13 +67,14 @@ pub(crate) fn resolve_destination(cli: &Cli, log: &Log) -> Result<Destination, F
     }
     match destination::saved_job()? {
         Some((dest, path)) => {
-            eprintln!("rk-connect: connecting to the saved job {} (from {}).", dest.display(), display_path(&path));
+            eprintln!(
+                "rk-connect: connecting to the saved job {} (from {}).",
+                dest.display(),
+                display_path(&path)
+            );
             Ok(dest)
         }
-        None => Err(Failure(
-            "no destination: give USER@HOST, or --from-log job.log, or save a job first with rk-parse-log --save job.log"
-                .into(),
-        )),
+        None => Err(Error::NoDestination),
     }
 }
 
@@ -128,10 +130,10 @@ pub(crate) fn apply_ssh_config(
     }
 }
 
-pub(crate) fn choose_user(cli: &Cli, dest: &Destination) -> Result<String, Failure> {
+pub(crate) fn choose_user(cli: &Cli, dest: &Destination) -> Result<String, Error> {
     if let Some(u) = cli.login.clone().or_else(|| dest.user.clone()) {
         if !joblog::is_valid_user(&u) {
-            return Err(Failure(format!("{u:?} is not a valid user name")));
+            return Err(Error::Usage(format!("{u:?} is not a valid user name")));
         }
         return Ok(u);
     }
@@ -142,7 +144,7 @@ pub(crate) fn choose_user(cli: &Cli, dest: &Destination) -> Result<String, Failu
         if joblog::is_valid_user(&answer) {
             return Ok(answer);
         }
-        return Err(Failure(format!(
+        return Err(Error::Usage(format!(
             "{answer:?} is not a valid user name (the job's user looks like uprod_…)"
         )));
     }

@@ -11,7 +11,7 @@ use russh::{ChannelMsg, client};
 use crate::cli::Cli;
 use crate::host_key::HostKeyCheck;
 use crate::tty;
-use crate::{Failure, Log};
+use crate::{Error, Log};
 
 /// Standard output/error written straight to the descriptor (no line buffering).
 pub(crate) fn raw_out(fd: i32) -> std::mem::ManuallyDrop<std::fs::File> {
@@ -43,7 +43,7 @@ pub(crate) fn signal_number(sig: &russh::Sig) -> i32 {
 pub(crate) async fn forwards_only(
     handle: &client::Handle<HostKeyCheck>,
     dest: &Destination,
-) -> Result<i32, Failure> {
+) -> Result<i32, Error> {
     rk_core::interrupt::defer_to_program(&[Interrupt::CtrlC, Interrupt::Terminate]);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     loop {
@@ -52,10 +52,10 @@ pub(crate) async fn forwards_only(
             Some(()) = async { match term.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => return Ok(0),
             _ = tokio::time::sleep(Duration::from_millis(200)) => {
                 if handle.is_closed() {
-                    return Err(Failure(format!(
-                        "the connection to {} was lost (the cluster stopped, the network dropped, or no answer to keepalives); forwards closed",
-                        dest.host
-                    )));
+                    return Err(Error::ConnectionLost {
+                        host: dest.host.clone(),
+                        during: "while forwarding; forwards closed",
+                    });
                 }
             }
         }
@@ -67,11 +67,14 @@ pub(crate) async fn session(
     cli: &Cli,
     dest: &Destination,
     log: &Log,
-) -> Result<i32, Failure> {
+) -> Result<i32, Error> {
     let channel = handle
         .channel_open_session()
         .await
-        .map_err(|e| Failure(format!("cannot open a session: {e}")))?;
+        .map_err(|error| Error::Channel {
+            what: "open a session",
+            error: error.into(),
+        })?;
     let interactive = cli.command.is_empty();
     let want_pty = !cli.no_tty && (cli.tty || (interactive && tty::is_terminal(0)));
     if want_pty {
@@ -82,20 +85,29 @@ pub(crate) async fn session(
         channel
             .request_pty(false, &term_name, cols, rows, 0, 0, &[])
             .await
-            .map_err(|e| Failure(format!("cannot get a terminal on the cluster: {e}")))?;
+            .map_err(|error| Error::Channel {
+                what: "get a terminal on the cluster",
+                error: error.into(),
+            })?;
     }
     if interactive {
         channel
             .request_shell(true)
             .await
-            .map_err(|e| Failure(format!("cannot start a shell: {e}")))?;
+            .map_err(|error| Error::Channel {
+                what: "start a shell",
+                error: error.into(),
+            })?;
         log.step("shell started");
     } else {
         let command = cli.command.join(" ");
         channel
             .exec(true, command.as_bytes())
             .await
-            .map_err(|e| Failure(format!("cannot run the command: {e}")))?;
+            .map_err(|error| Error::Channel {
+                what: "run the command",
+                error: error.into(),
+            })?;
         log.step(format!("exec {command:?}"));
     }
     // Raw mode only once the remote side is ready; restored when this guard drops, on every path.
@@ -177,22 +189,23 @@ pub(crate) async fn session(
                 }
             },
             Some(()) = async { match term.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
-                return Err(Failure("terminated".into()));
+                return Err(Error::Signal("terminated"));
             },
             Some(()) = async { match hup.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
-                return Err(Failure("hang-up".into()));
+                return Err(Error::Signal("hang-up"));
             },
         }
     }
     drop(_raw);
     match status {
         Some(code) => Ok(code),
-        None => Err(Failure(format!(
-            "the connection to {} was lost before the {} finished (the cluster stopped, the network dropped, or \
-             no answer to {} keepalives)",
-            dest.host,
-            if interactive { "session" } else { "command" },
-            if cli.keepalive > 0 { "3" } else { "the" }
-        ))),
+        None => Err(Error::ConnectionLost {
+            host: dest.host.clone(),
+            during: if interactive {
+                "before the session finished"
+            } else {
+                "before the command finished"
+            },
+        }),
     }
 }

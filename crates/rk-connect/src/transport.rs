@@ -4,14 +4,14 @@
 use std::time::{Duration, Instant};
 
 use crate::cli::Cli;
-use crate::{Failure, Log};
+use crate::{Error, Log};
 
 pub(crate) async fn connect_tcp(
     host: &str,
     ports: &[u16],
     cli: &Cli,
     log: &Log,
-) -> Result<(tokio::net::TcpStream, u16), Failure> {
+) -> Result<(tokio::net::TcpStream, u16), Error> {
     let per_try = if ports.len() > 1 {
         Duration::from_secs(cli.connect_timeout.clamp(1, 5))
     } else {
@@ -53,22 +53,15 @@ pub(crate) async fn connect_tcp(
             .map(u16::to_string)
             .collect::<Vec<_>>()
             .join(" and ");
-        return Err(Failure(match error {
-            Some(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => format!(
-                "connection refused by {host} (port {tried}): is the cluster running? the port is 32100 or 22 depending on the hardware; \
-                 if the job just started, retry with --wait 300"
-            ),
-            Some(e) if !resolvable => {
-                format!("cannot resolve {host}: {e}; check the address in the job log")
+        let host = host.to_string();
+        return Err(match error {
+            Some(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                Error::Refused { host, ports: tried }
             }
-            Some(e) => format!(
-                "cannot connect to {host} port {port}: {e}. Is your address inside the job's Access Restriction (CIDR)? Is the port 32100 or 22?"
-            ),
-            None => format!(
-                "connection to {host} (port {tried}) timed out: is your IP inside the job's CIDR restriction (Access Restriction)? \
-                 is the port 32100 or 22? is the cluster still running?"
-            ),
-        }));
+            Some(error) if !resolvable => Error::Resolve { host, error },
+            Some(error) => Error::Unreachable { host, port, error },
+            None => Error::TimedOut { host, ports: tried },
+        });
     }
 }
 
