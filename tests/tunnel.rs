@@ -96,6 +96,31 @@ fn local_forward_round_trips_payloads_byte_identical() {
 }
 
 #[test]
+fn local_forward_through_a_jump_host_moves_10_mb_byte_exact() {
+    let (sb, head, node, echo) = (Sandbox::new(), sshd(), sshd(), EchoServer::start());
+    let t = start_tunnel(
+        &sb,
+        &node,
+        &[
+            &format!("-J{}@127.0.0.1:{}", current_user(), head.port),
+            &format!("-L0:127.0.0.1:{}", echo.port),
+        ],
+    );
+    let data = payload(10 * 1024 * 1024);
+    let back = round_trip(t.ports[0], &data).unwrap();
+    assert!(back == data, "got {} bytes back", back.len());
+    // The head node carried the connection to the node; the node opened the one to the server.
+    assert!(
+        head.log()
+            .contains(&format!("target 127.0.0.1 port {}", node.port))
+    );
+    assert!(
+        node.log()
+            .contains(&format!("target 127.0.0.1 port {}", echo.port))
+    );
+}
+
+#[test]
 fn port_in_use_is_an_error_naming_the_port() {
     let (sb, sshd) = (Sandbox::new(), sshd());
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

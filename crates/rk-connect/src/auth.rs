@@ -2,9 +2,8 @@
 //! passphrases, and the publickey exchange with the server.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use rk_core::destination::Destination;
 use rk_core::fingerprint::{self, FingerprintHash};
 use rk_core::fs::display_path;
 use rk_core::keys::{self, KeyFile};
@@ -13,12 +12,14 @@ use russh::client;
 use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey};
 
 use crate::cli::Cli;
-use crate::host_key::HostKeyCheck;
+use crate::handler::Connection;
 use crate::{Error, Log};
 
 pub(crate) struct Identity {
     path: PathBuf,
     file: KeyFile,
+    /// The key once decrypted (None: skipped), so a passphrase is asked once for all hops.
+    unlocked: OnceLock<Option<Arc<russh::keys::PrivateKey>>>,
 }
 
 impl Identity {
@@ -68,7 +69,11 @@ pub(crate) fn load_identities(cli: &Cli, given: &[PathBuf]) -> Result<Vec<Identi
                 path: display_path(&path),
             });
         }
-        out.push(Identity { path, file });
+        out.push(Identity {
+            path,
+            file,
+            unlocked: OnceLock::new(),
+        });
     }
     Ok(out)
 }
@@ -120,12 +125,21 @@ pub(crate) fn unlock(id: &Identity, cli: &Cli) -> Result<Option<russh::keys::Pri
     Ok(None)
 }
 
+/// The key of `id`, decrypted once (asking for its passphrase the first time only).
+fn unlocked(id: &Identity, cli: &Cli) -> Result<Option<Arc<russh::keys::PrivateKey>>, Error> {
+    if let Some(key) = id.unlocked.get() {
+        return Ok(key.clone());
+    }
+    let key = unlock(id, cli)?.map(Arc::new);
+    Ok(id.unlocked.get_or_init(|| key).clone())
+}
+
 pub(crate) async fn authenticate(
-    handle: &mut client::Handle<HostKeyCheck>,
+    handle: &mut Connection,
     user: &str,
+    host: &str,
     identities: &[Identity],
     cli: &Cli,
-    dest: &Destination,
     log: &Log,
 ) -> Result<(), Error> {
     // RSA keys sign with rsa-sha2-512/256, never SHA-1 (OpenSSH 8.8+ refuses ssh-rsa).
@@ -191,7 +205,7 @@ pub(crate) async fn authenticate(
     }
 
     for id in identities {
-        let Some(key) = unlock(id, cli)? else {
+        let Some(key) = unlocked(id, cli)? else {
             continue;
         };
         let public = key.public_key().clone();
@@ -199,10 +213,10 @@ pub(crate) async fn authenticate(
         log.step(format!("trying {} {fp}", display_path(&id.path)));
         let hash = hash_for(&public);
         let result = handle
-            .authenticate_publickey(user, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
+            .authenticate_publickey(user, PrivateKeyWithHashAlg::new(key, hash))
             .await
             .map_err(|error| Error::AuthProtocol {
-                host: dest.host.clone(),
+                host: host.to_string(),
                 error: error.into(),
             })?;
         if result.success() {
@@ -218,12 +232,12 @@ pub(crate) async fn authenticate(
     if tried.is_empty() {
         return Err(Error::NoUsableKey {
             user: user.to_string(),
-            host: dest.host.clone(),
+            host: host.to_string(),
         });
     }
     Err(Error::PermissionDenied {
         user: user.to_string(),
-        host: dest.host.clone(),
+        host: host.to_string(),
         allowed,
         tried,
     })

@@ -16,10 +16,18 @@ Examples:
   rk-connect rk-job                             a Host block in ~/.ssh/config (rk-parse-log --format ssh-config)
   rk-connect -N -L 8888:localhost:8888 DEST     reach a server on the cluster at localhost:8888
   rk-connect -N -D 1080 DEST                    a SOCKS proxy for web UIs on the compute nodes
+  rk-connect --node node2                       a compute node of the saved job, through its head node
+  rk-connect -J uprod_00Grm@3.80.3.168 node2 -- nvidia-smi   the same with ssh's -J
+  rk-connect -A DEST -- git pull                use your local agent's keys on the cluster
 
 Host keys are checked against ~/.ssh/known_hosts ([host]:port entries for ports other than 22).
 An unknown host is shown with its fingerprint and you are asked; without a terminal it is
-refused unless --accept-new. A changed host key is always refused.
+refused unless --accept-new. A changed host key is always refused. Every jump host and node
+is checked the same way, each under its own [host]:port entry.
+
+Authentication: keys from your ssh-agent (unless --no-agent), then -i files or ~/.ssh/id_*;
+if the server accepts passwords or one-time codes, you are asked on the terminal (never echoed,
+3 tries).
 
 Exit status:
   the remote command's status (128+N if it died of signal N)
@@ -66,7 +74,30 @@ pub struct Cli {
     #[arg(long)]
     pub no_agent: bool,
 
-    /// OpenSSH client config for Host aliases (HostName, User, Port, IdentityFile); default ~/.ssh/config
+    /// Reach DESTINATION through jump hosts, each a full SSH connection (host key checked,
+    /// authenticated) carried over the previous one, as ssh -J. Comma-separated; `none`: direct.
+    /// A hop without a user takes the destination's; without a port, 32100 then 22 for the
+    /// first hop, 22 behind it
+    #[arg(short = 'J', value_name = "[USER@]HOST[:PORT],…")]
+    pub jump: Option<String>,
+
+    /// Go on from DESTINATION (the head node; default the saved job) to a compute node of the
+    /// job: `rk-connect --node node2` = `rk-connect -J HEAD node2`, as the job's user, port 22
+    #[arg(long, value_name = "[USER@]NODE[:PORT]")]
+    pub node: Option<String>,
+
+    /// Forward your ssh-agent to the destination, so git/ssh there use your local keys.
+    /// WARNING: whoever is root on the remote host can use your keys while you are connected;
+    /// forward only to hosts you trust
+    #[arg(short = 'A', conflicts_with = "no_forward_agent")]
+    pub forward_agent: bool,
+
+    /// Do not forward the agent, even if ~/.ssh/config says ForwardAgent yes
+    #[arg(short = 'a')]
+    pub no_forward_agent: bool,
+
+    /// OpenSSH client config for Host aliases (HostName, User, Port, IdentityFile, ProxyJump,
+    /// ForwardAgent); default ~/.ssh/config
     #[arg(short = 'F', value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
 

@@ -84,6 +84,10 @@ pub enum Error {
         error: Box<russh::Error>,
     },
 
+    /// A hop behind a jump host failed; `via` names the jump host it was reached through.
+    #[error("via jump host {via}: {error}")]
+    Through { via: String, error: Box<Error> },
+
     #[error(
         "{problem}: a private key must be readable only by you. Fix it with: {fix} (or pass --allow-loose-key-permissions)"
     )]
@@ -156,6 +160,7 @@ impl Error {
     /// (scripts tell "the remote command failed" from "rk-connect could not run it" by it).
     pub fn exit_code(&self) -> i32 {
         match self {
+            Error::Through { error, .. } => error.exit_code(),
             Error::Usage(_)
             | Error::NoDestination
             | Error::ReadLog { .. }

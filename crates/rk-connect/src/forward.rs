@@ -20,7 +20,8 @@ use russh::client;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::{Error, HostKeyCheck};
+use crate::Error;
+use crate::handler::Connection;
 
 /// `[BIND:]PORT:HOST:HOSTPORT`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,7 +123,7 @@ pub async fn listen(bind: &Option<String>, port: u16, gateway: bool) -> Result<T
         })
 }
 
-type Handle = Arc<client::Handle<HostKeyCheck>>;
+type Handle = Arc<Connection>;
 
 /// Serves a `-L` listener until the session ends.
 pub async fn serve_local(listener: TcpListener, fwd: LocalForward, handle: Handle, verbose: bool) {

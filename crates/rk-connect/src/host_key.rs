@@ -7,10 +7,9 @@ use rk_core::fingerprint::{self, FingerprintHash};
 use rk_core::fs::display_path;
 use rk_core::known_hosts::{self, HostKeyStatus};
 use rk_core::term;
-use russh::client;
 use russh::keys::PublicKey;
 
-/// The russh handler: host key verification against known_hosts.
+/// The server's host key against known_hosts, for one hop of the connection.
 pub(crate) struct HostKeyCheck {
     pub(crate) host: String,
     pub(crate) port: u16,
@@ -103,19 +102,15 @@ impl HostKeyCheck {
     }
 }
 
-impl client::Handler for HostKeyCheck {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        server_public_key: &russh::keys::PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        match server_public_key {
-            russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } => Ok(self.decide(key)),
-            russh::keys::PublicKeyOrCertificate::Certificate(_) => Ok(self.refuse(
+impl HostKeyCheck {
+    /// True when the server's key may be used; otherwise the reason is left in `problem`.
+    pub(crate) fn check(&self, server_key: &russh::keys::PublicKeyOrCertificate) -> bool {
+        match server_key {
+            russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } => self.decide(key),
+            russh::keys::PublicKeyOrCertificate::Certificate(_) => self.refuse(
                 "the server presented a host certificate; rk-connect checks plain host keys only"
                     .into(),
-            )),
+            ),
         }
     }
 }

@@ -1,33 +1,37 @@
 //! `rk-connect`: an SSH client for the platform's head nodes, on russh. The only rk crate with
 //! tokio and russh; keys, known_hosts, destinations and job logs come from `rk-core`.
 //!
-//! A connection, in order: [`resolve`] where to connect and as whom → [`transport`] the TCP
-//! connection (ports 32100 then 22) → the handshake, with [`host_key`] checking the server's key
-//! → [`auth`] the user's keys → [`forward`] listeners → [`session`] the shell, command or
-//! forwards. [`connect_and_run`] below tells it in that order.
+//! A connection, in order: [`resolve`] where to connect, as whom and through which jump hosts →
+//! [`connection`] each hop: [`transport`] TCP to the first (ports 32100 then 22), the handshake
+//! with [`host_key`] checking the server's key, [`auth`] the user's keys, then the next hop over
+//! a `direct-tcpip` channel → [`forward`] listeners → [`session`] the shell, command or
+//! forwards. [`connect_and_run`] below tells it in that order; [`error`] is every way it can
+//! stop.
 
+mod agent;
 mod auth;
 pub mod cli;
+mod connection;
 mod error;
 mod forward;
+mod handler;
 mod host_key;
 mod resolve;
 mod session;
 mod transport;
 mod tty;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rk_core::known_hosts;
-use russh::{Disconnect, client};
+use russh::client;
 
-use auth::{authenticate, load_identities};
+use auth::load_identities;
 use cli::Cli;
-use host_key::HostKeyCheck;
-use resolve::{apply_ssh_config, choose_user, resolve_destination};
+use connection::Setup;
+use resolve::resolve_route;
 use session::{forwards_only, session};
-use transport::{QuickAck, connect_tcp};
 
 pub use error::{EXIT_RK_ERROR, Error};
 
@@ -89,67 +93,38 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
             "-N keeps only forwards running: add -L PORT:HOST:HOSTPORT or -D PORT".into(),
         ));
     }
-    let mut dest = resolve_destination(&cli, &log)?;
-    let mut identity_paths = cli.identity.clone();
-    apply_ssh_config(&cli, &mut dest, &mut identity_paths, &log);
-    let user = choose_user(&cli, &dest)?;
-    let identities = load_identities(&cli, &identity_paths)?;
-    let known_hosts_path = match &cli.known_hosts {
+
+    // Resolve: where to go, as whom, through which hops, with which keys.
+    let route = resolve_route(&cli, &log)?;
+    let identities = load_identities(&cli, &route.identity_files)?;
+    let known_hosts = match &cli.known_hosts {
         Some(p) => p.clone(),
         None => known_hosts::default_path()?,
     };
-
-    let ports: Vec<u16> = match cli.port.or(dest.port) {
-        Some(p) => vec![p],
-        None => vec![32100, 22],
-    };
-    let (stream, port) = connect_tcp(&dest.host, &ports, &cli, &log).await?;
-    if ports.len() > 1 {
-        eprintln!("rk-connect: {} answered on port {port}.", dest.host);
-    }
-
-    let problem = Arc::new(Mutex::new(None));
-    let handler = HostKeyCheck {
-        host: dest.host.clone(),
-        port,
-        path: known_hosts_path,
-        accept_new: cli.accept_new,
-        insecure: cli.insecure_ignore_host_key,
-        problem: Arc::clone(&problem),
-        verbose: cli.verbose,
-    };
-    let config = Arc::new(client_config(&cli)?);
-    let stream = tokio::io::BufReader::with_capacity(256 * 1024, QuickAck(stream));
-    log.step("SSH handshake");
-    // A server that accepts but never speaks SSH must not hang us: the handshake shares the
-    // connect timeout.
-    let handshake = client::connect_stream(config, stream, handler);
-    let handshake =
-        tokio::time::timeout(Duration::from_secs(cli.connect_timeout.max(1)), handshake);
-    let mut handle = match handshake.await {
-        Err(_) => {
-            return Err(Error::NotSsh {
-                host: dest.host.clone(),
-                port,
-                secs: cli.connect_timeout,
-            });
-        }
-        Ok(Ok(h)) => h,
-        Ok(Err(error)) => {
-            if let Some(msg) = problem.lock().ok().and_then(|mut p| p.take()) {
-                return Err(Error::HostKey(msg));
+    let forward_agent = route.forward_agent
+        && match agent::local_agent() {
+            Ok(address) => {
+                log.step(format!("forwarding the agent at {address}"));
+                true
             }
-            return Err(Error::Handshake {
-                host: dest.host.clone(),
-                port,
-                error: error.into(),
-            });
-        }
+            Err(why) => {
+                eprintln!("rk-connect: -A: no agent to forward ({why}).");
+                false
+            }
+        };
+    let setup = Setup {
+        cli: &cli,
+        identities: &identities,
+        known_hosts,
+        config: Arc::new(client_config(&cli)?),
+        forward_agent,
+        log: &log,
     };
-    log.step("host key verified, keys exchanged");
 
-    authenticate(&mut handle, &user, &identities, &cli, &dest, &log).await?;
-    let handle = Arc::new(handle);
+    // Connect, verify each host key, authenticate on each hop.
+    let chain = connection::connect(&route.hops, &setup).await?;
+    let handle = Arc::clone(&chain.destination);
+    let dest = route.destination;
 
     // Listeners first: a port in use is an error before anything runs.
     for fwd in &local_forwards {
@@ -190,12 +165,13 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
         ));
     }
 
+    // Run: the shell, the command, or only the forwards.
     let code = if cli.no_command {
         forwards_only(&handle, &dest).await
     } else {
-        session(&handle, &cli, &dest, &log).await
+        session(&handle, &cli, &dest, forward_agent, &log).await
     };
-    let _ = handle.disconnect(Disconnect::ByApplication, "", "en").await;
+    chain.disconnect().await;
     log.step(format!("done, exit status {:?}", code.as_ref().ok()));
     code
 }

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use rk_core::destination::Destination;
 use rk_core::platform::interrupt::Interrupt;
-use russh::{ChannelMsg, client};
+use russh::ChannelMsg;
 
 use crate::cli::Cli;
-use crate::host_key::HostKeyCheck;
+use crate::handler::Connection;
 use crate::tty;
 use crate::{Error, Log};
 
@@ -40,10 +40,7 @@ pub(crate) fn signal_number(sig: &russh::Sig) -> i32 {
 }
 
 /// `-N`: keep the forwards until Ctrl-C (exit 0) or until the connection is gone (255).
-pub(crate) async fn forwards_only(
-    handle: &client::Handle<HostKeyCheck>,
-    dest: &Destination,
-) -> Result<i32, Error> {
+pub(crate) async fn forwards_only(handle: &Connection, dest: &Destination) -> Result<i32, Error> {
     rk_core::interrupt::defer_to_program(&[Interrupt::CtrlC, Interrupt::Terminate]);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     loop {
@@ -63,9 +60,10 @@ pub(crate) async fn forwards_only(
 }
 
 pub(crate) async fn session(
-    handle: &client::Handle<HostKeyCheck>,
+    handle: &Connection,
     cli: &Cli,
     dest: &Destination,
+    forward_agent: bool,
     log: &Log,
 ) -> Result<i32, Error> {
     let channel = handle
@@ -75,6 +73,17 @@ pub(crate) async fn session(
             what: "open a session",
             error: error.into(),
         })?;
+    if forward_agent {
+        // As ssh: asked without waiting for the answer; a server that refuses it still runs
+        // the session (and `ssh-add -l` there says there is no agent).
+        channel
+            .agent_forward(false)
+            .await
+            .map_err(|error| Error::Channel {
+                what: "ask for agent forwarding",
+                error: error.into(),
+            })?;
+    }
     let interactive = cli.command.is_empty();
     let want_pty = !cli.no_tty && (cli.tty || (interactive && tty::is_terminal(0)));
     if want_pty {

@@ -63,58 +63,60 @@ fn parse_user(input: &str, user: &str) -> Result<String> {
     }
 }
 
-/// Parses a destination as `ssh` accepts it (plus the `ssh://` URL form).
+/// Parses a destination as `ssh` accepts it, plus `ssh://USER@HOST:PORT` and `USER@HOST:PORT`.
 pub fn parse(input: &str) -> Result<Destination> {
     let s = input.trim();
     if let Some(rest) = s.strip_prefix("ssh://") {
         let rest = rest.trim_end_matches('/');
-        let (user, hostport) = match rest.rsplit_once('@') {
-            Some((u, h)) => (Some(parse_user(input, u)?), h),
-            None => (None, rest),
-        };
-        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
-            let (h, after) = v6
-                .split_once(']')
-                .ok_or_else(|| bad(input, "unclosed '['"))?;
-            let port = match after.strip_prefix(':') {
-                Some(p) => Some(p),
-                None if after.is_empty() => None,
-                None => return Err(bad(input, "unexpected text after ']'")),
-            };
-            (h, port)
-        } else {
-            match hostport.rsplit_once(':') {
-                Some((h, p)) if !h.contains(':') => (h, Some(p)),
-                _ => (hostport, None),
-            }
-        };
-        let port = match port {
-            Some(p) => Some(
-                p.parse::<u16>()
-                    .ok()
-                    .filter(|p| *p != 0)
-                    .ok_or_else(|| bad(input, "bad port"))?,
-            ),
-            None => None,
-        };
-        return Ok(Destination {
-            user,
-            host: parse_host(input, host)?,
-            port,
-        });
+        let (user, hostport) = split_user(input, rest)?;
+        let (host, port) = host_and_port(input, hostport)?;
+        return Ok(Destination { user, host, port });
     }
-    let (user, host) = match s.rsplit_once('@') {
+    // `host:port` too, as `ssh -J` takes each hop (`[v6]:port` for IPv6 with a port; a bare
+    // IPv6 address has no port).
+    let (user, hostport) = split_user(input, s)?;
+    let (host, port) = host_and_port(input, hostport)?;
+    Ok(Destination { user, host, port })
+}
+
+fn split_user<'a>(input: &str, s: &'a str) -> Result<(Option<String>, &'a str)> {
+    Ok(match s.rsplit_once('@') {
         Some((u, h)) => (Some(parse_user(input, u)?), h),
         None => (None, s),
-    };
-    if host.is_empty() {
+    })
+}
+
+/// `host`, `host:port`, `[v6]`, `[v6]:port`, or a bare IPv6 address (no port).
+fn host_and_port(input: &str, hostport: &str) -> Result<(String, Option<u16>)> {
+    if hostport.is_empty() {
         return Err(bad(input, "no host"));
     }
-    Ok(Destination {
-        user,
-        host: parse_host(input, host)?,
-        port: None,
-    })
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        let (h, after) = v6
+            .split_once(']')
+            .ok_or_else(|| bad(input, "unclosed '['"))?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(p),
+            None if after.is_empty() => None,
+            None => return Err(bad(input, "unexpected text after ']'")),
+        };
+        (h, port)
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') => (h, Some(p)),
+            _ => (hostport, None),
+        }
+    };
+    let port = match port {
+        Some(p) => Some(
+            p.parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| bad(input, "bad port"))?,
+        ),
+        None => None,
+    };
+    Ok((parse_host(input, host)?, port))
 }
 
 /// The job `rk-parse-log --save` remembered, if any.
@@ -174,6 +176,31 @@ mod tests {
             d(Some("u"), "2600::5", Some(22)).display(),
             "u@[2600::5]:22"
         );
+    }
+
+    #[test]
+    fn jump_hops_take_a_port_after_the_host() {
+        assert_eq!(
+            parse("root@127.0.0.1:2222").unwrap(),
+            d(Some("root"), "127.0.0.1", Some(2222))
+        );
+        assert_eq!(parse("node2").unwrap(), d(None, "node2", None));
+        assert_eq!(parse("u@[::1]:22").unwrap(), d(Some("u"), "::1", Some(22)));
+        assert_eq!(
+            parse("2600:1f18::5").unwrap(),
+            d(None, "2600:1f18::5", None)
+        );
+        for bad in [
+            "",
+            "u@",
+            "h:0",
+            "h:x",
+            "h:70000",
+            "-oProxyCommand=x",
+            "u@h:22:",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

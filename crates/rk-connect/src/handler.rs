@@ -1,0 +1,46 @@
+//! The russh client handler of one hop: the server's host key checked against known_hosts, and,
+//! on the final hop with `-A`, the agent channels the server opens relayed to the local agent.
+
+use russh::client::{self, Session};
+use russh::{Channel, ChannelOpenFailure};
+
+use crate::agent;
+use crate::host_key::HostKeyCheck;
+
+/// An authenticated (or authenticating) SSH connection to one hop.
+pub(crate) type Connection = client::Handle<Client>;
+
+pub(crate) struct Client {
+    pub(crate) host_key: HostKeyCheck,
+    /// `-A`: accept `auth-agent@openssh.com` channels. Off: the server cannot reach the agent
+    /// even if it asks without our request.
+    pub(crate) forward_agent: bool,
+}
+
+impl client::Handler for Client {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        server_public_key: &russh::keys::PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        Ok(self.host_key.check(server_public_key))
+    }
+
+    async fn server_channel_open_agent_forward(
+        &mut self,
+        channel: Channel<client::Msg>,
+        reply: client::ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if !self.forward_agent {
+            reply
+                .reject(ChannelOpenFailure::AdministrativelyProhibited)
+                .await;
+            return Ok(());
+        }
+        reply.accept().await;
+        tokio::spawn(agent::relay(channel));
+        Ok(())
+    }
+}

@@ -1,0 +1,285 @@
+//! rk-connect through jump hosts (-J, ProxyJump, --node) and with agent forwarding (-A), against
+//! two or three throwaway sshds on loopback: a "head node" and "compute nodes" behind it.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rk_e2e::*;
+
+/// A sandbox with the Ed25519 fixture key, and `n` sshds that accept it.
+fn cluster(n: usize) -> (Sandbox, PathBuf, Vec<Sshd>) {
+    let sb = Sandbox::new();
+    let key = sb.fixture("keys/openssh/ed25519");
+    let public = fixtures().join("keys/openssh/ed25519.pub");
+    let sshds = (0..n).map(|_| Sshd::start(&[public.as_path()])).collect();
+    (sb, key, sshds)
+}
+
+/// `user@127.0.0.1:PORT`, a -J hop.
+fn hop(s: &Sshd) -> String {
+    format!("{}@127.0.0.1:{}", current_user(), s.port)
+}
+
+/// rk-connect with the sandbox's known_hosts but without --accept-new.
+fn strict(sb: &Sandbox, key: &PathBuf) -> Command {
+    let mut c = sb.rk("rk-connect");
+    c.arg("--known-hosts")
+        .arg(sb.known_hosts())
+        .arg("-i")
+        .arg(key);
+    c
+}
+
+#[test]
+fn one_jump_runs_a_command_and_checks_each_hops_host_key() {
+    let (sb, key, mut s) = cluster(2);
+    // The head node is known; the compute node is not.
+    run(sb
+        .rk_connect()
+        .arg("-i")
+        .arg(&key)
+        .arg(s[0].dest())
+        .arg("true"))
+    .assert_ok("learn head");
+
+    let out = run(strict(&sb, &key)
+        .arg("-J")
+        .arg(hop(&s[0]))
+        .arg(hop(&s[1]))
+        .args(["--", "echo", "ok"]));
+    assert_eq!(out.code(), Some(255), "{}", out.stderr_str());
+    let err = out.stderr_str();
+    let node = format!("[127.0.0.1]:{}", s[1].port);
+    assert!(
+        err.contains(&format!("via jump host {}", hop(&s[0])))
+            && err.contains(&node)
+            && err.contains("not known")
+            && err.contains("--accept-new"),
+        "{err}"
+    );
+    assert!(!out.stdout_str().contains("ok"));
+
+    // With --accept-new: the command runs on the compute node, reached through the head node.
+    let out = run(sb
+        .rk_connect()
+        .arg("-i")
+        .arg(&key)
+        .arg("-J")
+        .arg(hop(&s[0]))
+        .arg(hop(&s[1]))
+        .args(["--", "echo", "ok"]));
+    out.assert_ok("through one jump");
+    assert_eq!(out.stdout_str(), "ok\n");
+    let known = std::fs::read_to_string(sb.known_hosts()).unwrap();
+    assert!(
+        known.contains(&format!("[127.0.0.1]:{} ssh-ed25519 ", s[0].port))
+            && known.contains(&format!("{node} ssh-ed25519 ")),
+        "{known}"
+    );
+    // The head node carried it: sshd logs the direct-tcpip channel to the node's port.
+    let head_log = s[0].log();
+    assert!(
+        head_log.contains(&format!("target 127.0.0.1 port {}", s[1].port)),
+        "{head_log}"
+    );
+
+    // The compute node comes back with another host key: refused, naming the hop.
+    s[1].kill_all();
+    s[1].new_host_key();
+    s[1].launch();
+    let out = run(sb
+        .rk_connect()
+        .arg("-i")
+        .arg(&key)
+        .arg("-J")
+        .arg(hop(&s[0]))
+        .arg(hop(&s[1]))
+        .args(["--", "echo", "ok"]));
+    assert_eq!(out.code(), Some(255));
+    let err = out.stderr_str();
+    assert!(
+        err.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+            && err.contains(&node)
+            && err.contains(&format!("via jump host {}", hop(&s[0]))),
+        "{err}"
+    );
+    assert!(out.stdout_str().is_empty());
+}
+
+#[test]
+fn a_chain_of_three_hops() {
+    let (sb, key, s) = cluster(3);
+    let out = run(sb
+        .rk_connect()
+        .arg("-i")
+        .arg(&key)
+        .arg("-J")
+        .arg(format!("{},{}", hop(&s[0]), hop(&s[1])))
+        .arg(hop(&s[2]))
+        .args(["--", "echo", "third"]));
+    out.assert_ok("two jumps");
+    assert_eq!(out.stdout_str(), "third\n");
+    assert!(
+        s[0].log()
+            .contains(&format!("target 127.0.0.1 port {}", s[1].port))
+    );
+    assert!(
+        s[1].log()
+            .contains(&format!("target 127.0.0.1 port {}", s[2].port))
+    );
+}
+
+#[test]
+fn a_refused_channel_names_the_jump_host_and_the_target() {
+    let (sb, key, s) = cluster(1);
+    let closed = free_low_port();
+    let out = run(sb
+        .rk_connect()
+        .arg("-i")
+        .arg(&key)
+        .arg("-J")
+        .arg(hop(&s[0]))
+        .arg(format!("127.0.0.1:{closed}"))
+        .arg("true"));
+    assert_eq!(out.code(), Some(255));
+    let err = out.stderr_str();
+    assert!(
+        err.contains(&format!(
+            "jump host {} refused the channel to 127.0.0.1:{closed}",
+            hop(&s[0])
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn proxy_jump_from_a_config_file_and_node_flag() {
+    let (sb, key, s) = cluster(2);
+    let config = sb.write(
+        "config",
+        &format!(
+            "Host rk-job\n    HostName 127.0.0.1\n    Port {}\n    User {user}\n    IdentityFile {key}\n\n\
+             Host node2\n    HostName 127.0.0.1\n    Port {}\n    User {user}\n    ProxyJump rk-job\n    IdentityFile {key}\n\n\
+             Host direct\n    HostName 127.0.0.1\n    Port {}\n    User {user}\n    ProxyJump none\n    IdentityFile {key}\n",
+            s[0].port,
+            s[1].port,
+            s[0].port,
+            user = current_user(),
+            key = key.display()
+        ),
+    );
+    let out = run(sb
+        .rk_connect()
+        .arg("-F")
+        .arg(&config)
+        .args(["node2", "echo", "via-config"]));
+    out.assert_ok("ProxyJump from -F");
+    assert_eq!(out.stdout_str(), "via-config\n");
+    assert!(
+        s[0].log()
+            .contains(&format!("target 127.0.0.1 port {}", s[1].port))
+    );
+
+    // ProxyJump none: direct.
+    let channels = |log: String| log.matches("target 127.0.0.1 port").count();
+    let before = channels(s[0].log());
+    assert_eq!(before, 1);
+    run(sb
+        .rk_connect()
+        .arg("-F")
+        .arg(&config)
+        .args(["direct", "true"]))
+    .assert_ok("direct");
+    assert_eq!(channels(s[0].log()), before);
+
+    // --node: from the destination (the head node) on to a compute node, as the same user.
+    let out = run(sb
+        .rk_connect()
+        .arg("-F")
+        .arg(&config)
+        .arg("rk-job")
+        .arg("--node")
+        .arg(format!("127.0.0.1:{}", s[1].port))
+        .args(["--", "echo", "node"]));
+    out.assert_ok("--node");
+    assert_eq!(out.stdout_str(), "node\n");
+    assert!(
+        s[1].log()
+            .contains(&format!("Accepted publickey for {}", current_user())),
+        "{}",
+        s[1].log()
+    );
+}
+
+/// An ssh-agent holding the fixture key, on a socket in the sandbox; stopped on drop.
+fn agent(sb: &Sandbox, key: &PathBuf) -> (ChildGuard, PathBuf) {
+    let sock = sb.path().join("agent.sock");
+    let agent = ChildGuard::spawn(
+        peer("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&sock)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "ssh-agent did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    run(peer("ssh-add").arg(key).env("SSH_AUTH_SOCK", &sock)).assert_ok("ssh-add");
+    (agent, sock)
+}
+
+#[test]
+fn agent_forwarding_only_with_dash_a() {
+    let (sb, key, s) = cluster(2);
+    let (_agent, sock) = agent(&sb, &key);
+    let fingerprint = run(peer("ssh-keygen").arg("-lf").arg(&key)).stdout_str();
+    let fingerprint = fingerprint.split_whitespace().nth(1).unwrap().to_string();
+
+    // With -A, the head node's ssh-add lists the local agent's key…
+    let out = run(sb
+        .rk_connect()
+        .arg("-A")
+        .arg(s[0].dest())
+        .args(["--", "ssh-add", "-l"])
+        .env("SSH_AUTH_SOCK", &sock));
+    out.assert_ok("ssh-add -l through -A");
+    assert!(
+        out.stdout_str().contains(&fingerprint),
+        "{}",
+        out.stdout_str()
+    );
+
+    // …and ssh from the head node logs in to the compute node with it (no key file there).
+    let remote_ssh = format!(
+        "ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+         -o IdentitiesOnly=no -o IdentityFile=/nonexistent -p {} {}@127.0.0.1 echo from-node",
+        s[1].port,
+        current_user()
+    );
+    let out = run(sb
+        .rk_connect()
+        .arg("-A")
+        .arg(s[0].dest())
+        .args(["--", &remote_ssh])
+        .env("SSH_AUTH_SOCK", &sock));
+    out.assert_ok("ssh from the head node with the forwarded agent");
+    assert!(
+        out.stdout_str().contains("from-node"),
+        "{}",
+        out.stdout_str()
+    );
+
+    // Without -A: no agent on the remote side.
+    let out = run(sb
+        .rk_connect()
+        .arg(s[0].dest())
+        .args(["--", "ssh-add", "-l"])
+        .env("SSH_AUTH_SOCK", &sock));
+    assert_eq!(out.code(), Some(2), "{}", out.stdout_str());
+    assert!(!out.stdout_str().contains(&fingerprint));
+}
