@@ -433,6 +433,9 @@ pub struct Sshd {
     pub port: u16,
     /// The address it listens on (127.0.0.1 unless a test set up another loopback address).
     pub listen: String,
+    /// sshd_config lines that come before the defaults (sshd keeps the first value it reads),
+    /// e.g. "PasswordAuthentication yes\n"; set before `launch`.
+    pub config_first: String,
     server: Option<ChildGuard>,
 }
 
@@ -459,6 +462,7 @@ impl Sshd {
             dir,
             port: free_low_port(),
             listen: "127.0.0.1".into(),
+            config_first: String::new(),
             server: None,
         };
         sshd.new_host_key();
@@ -501,9 +505,10 @@ impl Sshd {
             };
             let d = self.dir.path();
             let config = format!(
-                "ListenAddress {listen}\nPort {port}\nHostKey {hk}\nAuthorizedKeysFile {ak}\nStrictModes no\nUsePAM no\n\
+                "{first}ListenAddress {listen}\nPort {port}\nHostKey {hk}\nAuthorizedKeysFile {ak}\nStrictModes no\nUsePAM no\n\
                  PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n\
                  PidFile {pid}\nLogLevel DEBUG1\nMaxStartups 100\nMaxSessions 100\nUseDNS no\nPrintMotd no\nAcceptEnv LANG\n",
+                first = self.config_first,
                 listen = self.listen,
                 hk = d.join("host_ed25519").display(),
                 ak = d.join("authorized_keys").display(),
@@ -580,6 +585,56 @@ impl Sshd {
 impl Drop for Sshd {
     fn drop(&mut self) {
         self.kill_all();
+    }
+}
+
+/// Runs `cmd` in a new session, with no controlling terminal: what a cron job or CI step sees,
+/// even when the tests themselves were started from a terminal.
+pub fn without_terminal(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setsid is async-signal-safe and touches only the child being started.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        })
+    }
+}
+
+/// A throwaway local account with a known password, for password and keyboard-interactive
+/// logins; removed (with `userdel`) on drop, also when the test fails. Tests run as root.
+pub struct TestUser {
+    pub name: String,
+    pub password: String,
+}
+
+impl TestUser {
+    pub fn create() -> TestUser {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("rkpw{}x{n}", std::process::id());
+        let password = format!("Pw-{:x}-tEst", rand_u64() & 0xffff_ffff);
+        let _ = Command::new("userdel").arg(&name).output();
+        run(Command::new("useradd").args(["-M", "-d", "/", "-s", "/bin/sh", &name]))
+            .assert_ok("useradd (tests run as root; the passwd package provides it)");
+        let user = TestUser { name, password };
+        run_with_input(
+            &mut Command::new("chpasswd"),
+            format!("{}:{}\n", user.name, user.password).as_bytes(),
+            Duration::from_secs(20),
+        )
+        .assert_ok("chpasswd");
+        user
+    }
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        // Its sessions first (sshd may still be closing one), then the account.
+        let _ = Command::new("pkill")
+            .args(["-9", "-u", &self.name])
+            .status();
+        let _ = Command::new("userdel").arg(&self.name).status();
     }
 }
 

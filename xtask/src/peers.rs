@@ -61,6 +61,17 @@ pub const LINUX_TEST_PEERS: &[Peer] = &[
     Peer::program("unshare", "util-linux", "the README test's namespaces"),
     Peer::program("chattr", "e2fsprogs", "a file that cannot be written"),
     Peer::program("curl", "curl", "HTTP through the tunnels"),
+    Peer::program(
+        "useradd",
+        "passwd",
+        "a throwaway account for the password login tests",
+    ),
+    Peer::program("pkill", "procps", "ends the throwaway account's sessions"),
+    Peer::file(
+        "/etc/pam.d/sshd",
+        "openssh-server",
+        "PAM for the keyboard-interactive test",
+    ),
 ];
 
 /// Packages that are installed without their recommendations (the Windows toolchain's pull in

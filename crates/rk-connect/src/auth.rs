@@ -13,6 +13,7 @@ use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey};
 
 use crate::cli::Cli;
 use crate::handler::Connection;
+use crate::password::{self, Attempt};
 use crate::{Error, Log};
 
 pub(crate) struct Identity {
@@ -154,16 +155,14 @@ pub(crate) async fn authenticate(
         matches!(key.algorithm(), russh::keys::Algorithm::Rsa { .. }).then_some(rsa_hash)
     };
     let mut tried = Vec::new();
-    let mut allowed = Vec::new();
-    let mut note_refusal = |result: &client::AuthResult| {
+    // What the server said it still accepts, after its last refusal.
+    let mut allowed: Vec<String> = Vec::new();
+    let note_refusal = |allowed: &mut Vec<String>, result: &client::AuthResult| {
         if let client::AuthResult::Failure {
             remaining_methods, ..
         } = result
         {
-            allowed = remaining_methods
-                .iter()
-                .map(|m| <&str>::from(m).to_string())
-                .collect();
+            *allowed = method_names(remaining_methods);
         }
     };
 
@@ -190,7 +189,7 @@ pub(crate) async fn authenticate(
                         }
                         result => {
                             if let Ok(r) = &result {
-                                note_refusal(r);
+                                note_refusal(&mut allowed, r);
                             }
                             tried.push(format!(
                                 "{} (agent: {comment})",
@@ -205,6 +204,9 @@ pub(crate) async fn authenticate(
     }
 
     for id in identities {
+        if !allowed.is_empty() && !allowed.iter().any(|m| m == "publickey") {
+            break;
+        }
         let Some(key) = unlocked(id, cli)? else {
             continue;
         };
@@ -226,10 +228,52 @@ pub(crate) async fn authenticate(
             ));
             return Ok(());
         }
-        note_refusal(&result);
+        note_refusal(&mut allowed, &result);
         tried.push(format!("{fp} ({})", display_path(&id.path)));
     }
     if tried.is_empty() {
+        // No key was offered, so the server has not said what it takes yet: ask ("none").
+        let result = handle
+            .authenticate_none(user)
+            .await
+            .map_err(|error| Error::AuthProtocol {
+                host: host.to_string(),
+                error: error.into(),
+            })?;
+        if result.success() {
+            return Ok(());
+        }
+        note_refusal(&mut allowed, &result);
+    }
+
+    // Then what a person types: a one-time code or password (keyboard-interactive, as PAM and
+    // second factors use it), then a plain password — OpenSSH's order.
+    let takes = |allowed: &[String], method: &str| allowed.iter().any(|m| m == method);
+    let interactive = takes(&allowed, "keyboard-interactive") || takes(&allowed, "password");
+    let terminal = term::have_tty();
+    if interactive && terminal {
+        if takes(&allowed, "keyboard-interactive") {
+            log.step("trying keyboard-interactive");
+            match password::keyboard_interactive(handle, user, host).await? {
+                Attempt::Success => return Ok(()),
+                Attempt::Refused { allowed: now } => {
+                    allowed = now;
+                    tried.push("keyboard-interactive".into());
+                }
+            }
+        }
+        if takes(&allowed, "password") {
+            log.step("trying password");
+            match password::password(handle, user, host).await? {
+                Attempt::Success => return Ok(()),
+                Attempt::Refused { allowed: now } => {
+                    allowed = now;
+                    tried.push("password".into());
+                }
+            }
+        }
+    }
+    if tried.is_empty() && !interactive {
         return Err(Error::NoUsableKey {
             user: user.to_string(),
             host: host.to_string(),
@@ -240,5 +284,14 @@ pub(crate) async fn authenticate(
         host: host.to_string(),
         allowed,
         tried,
+        no_terminal: interactive && !terminal,
     })
+}
+
+/// The method names of a russh method set, as the server sent them (`publickey`, `password`…).
+pub(crate) fn method_names(methods: &russh::MethodSet) -> Vec<String> {
+    methods
+        .iter()
+        .map(|m| <&str>::from(m).to_string())
+        .collect()
 }

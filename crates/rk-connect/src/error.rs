@@ -102,7 +102,7 @@ pub enum Error {
     )]
     NoUsableKey { user: String, host: String },
 
-    #[error("{}", permission_denied(user, host, allowed, tried))]
+    #[error("{}", permission_denied(user, host, allowed, tried, *no_terminal))]
     PermissionDenied {
         user: String,
         host: String,
@@ -110,12 +110,9 @@ pub enum Error {
         allowed: Vec<String>,
         /// What was offered: key fingerprints and files, "password", "keyboard-interactive".
         tried: Vec<String>,
+        /// The server takes a password or code, but there was no terminal to ask on.
+        no_terminal: bool,
     },
-
-    #[error(
-        "{host} asks for a {method} and there is no terminal to type it on: run rk-connect on a terminal, or use a key (rk-keygen, then paste the public half into Job Settings → SSH Public Key)"
-    )]
-    NoTerminalForPassword { host: String, method: &'static str },
 
     #[error("authentication with {host} failed: {error}")]
     AuthProtocol {
@@ -178,7 +175,6 @@ impl Error {
             | Error::PublicKeyGiven { .. }
             | Error::NoUsableKey { .. }
             | Error::PermissionDenied { .. }
-            | Error::NoTerminalForPassword { .. }
             | Error::AuthProtocol { .. }
             | Error::PortInUse { .. }
             | Error::Listen { .. }
@@ -190,7 +186,13 @@ impl Error {
     }
 }
 
-fn permission_denied(user: &str, host: &str, allowed: &[String], tried: &[String]) -> String {
+fn permission_denied(
+    user: &str,
+    host: &str,
+    allowed: &[String],
+    tried: &[String],
+    no_terminal: bool,
+) -> String {
     let allowed_list = if allowed.is_empty() {
         "none".to_string()
     } else {
@@ -204,6 +206,12 @@ fn permission_denied(user: &str, host: &str, allowed: &[String], tried: &[String
             tried.join(", ")
         }
     );
+    if no_terminal {
+        msg.push_str(
+            " It also takes a password or one-time code, but there is no terminal to type it on: \
+             run rk-connect on a terminal (rk never reads passwords from the command line).",
+        );
+    }
     if allowed.iter().any(|m| m == "publickey") {
         msg.push_str(&format!(
             " Is this key's public half pasted into Job Settings → SSH Public Key *before* the job was submitted? \
@@ -224,6 +232,7 @@ mod tests {
             host: "3.80.3.168".into(),
             allowed: vec!["publickey".into(), "password".into()],
             tried: vec!["SHA256:abc (~/.ssh/id_rsa)".into(), "password".into()],
+            no_terminal: false,
         };
         let msg = e.to_string();
         assert!(
@@ -245,8 +254,10 @@ mod tests {
             host: "h".into(),
             allowed: vec!["keyboard-interactive".into()],
             tried: vec!["keyboard-interactive".into()],
+            no_terminal: true,
         }
         .to_string();
         assert!(!msg.contains("SSH Public Key"), "{msg}");
+        assert!(msg.contains("no terminal to type it on"), "{msg}");
     }
 }

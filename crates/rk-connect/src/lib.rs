@@ -16,6 +16,7 @@ mod error;
 mod forward;
 mod handler;
 mod host_key;
+mod password;
 mod resolve;
 mod session;
 mod transport;

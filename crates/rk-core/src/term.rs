@@ -18,6 +18,9 @@ impl Passphrase {
     pub fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
