@@ -174,6 +174,80 @@ fn ssh_config_format_is_read_by_ssh() {
 }
 
 #[test]
+fn ssh_config_nodes_block_jumps_through_the_head_node_for_ssh_and_rk_connect() {
+    let sb = Sandbox::new();
+    let key = sb.fixture("keys/openssh/ed25519");
+    let public = fixtures().join("keys/openssh/ed25519.pub");
+    let (head, node) = (
+        Sshd::start(&[public.as_path()]),
+        Sshd::start(&[public.as_path()]),
+    );
+    let log = sb.write(
+        "job.log",
+        &format!(
+            "Cluster is up.\nSSH: {}@127.0.0.1 port {}\n",
+            current_user(),
+            head.port
+        ),
+    );
+    let block = run(parse_log(&sb)
+        .args([
+            "--format",
+            "ssh-config",
+            "--allow-private",
+            "--nodes",
+            "localhost node*",
+            "-i",
+        ])
+        .arg(&key)
+        .arg(&log));
+    block.assert_ok("--format ssh-config --nodes");
+    let config = sb.write("config", &block.stdout_str());
+
+    // OpenSSH reads it: a node jumps through rk-job; rk-job itself does not jump.
+    let g = run(peer("ssh").arg("-G").arg("-F").arg(&config).arg("node7"));
+    g.assert_ok("ssh -G node7");
+    let conf = g.stdout_str();
+    assert!(
+        conf.contains("proxyjump rk-job\n") && conf.contains(&format!("user {}\n", current_user())),
+        "{conf}"
+    );
+    let g = run(peer("ssh").arg("-G").arg("-F").arg(&config).arg("rk-job"));
+    assert!(
+        !g.stdout_str().contains("proxyjump rk-job"),
+        "{}",
+        g.stdout_str()
+    );
+
+    // rk-connect reads it too: `localhost` is the compute node, reached through the head node.
+    let out = run(sb
+        .rk_connect()
+        .arg("-F")
+        .arg(&config)
+        .arg("-p")
+        .arg(node.port.to_string())
+        .args(["localhost", "echo", "on-the-node"]));
+    out.assert_ok("rk-connect NODE through the config's ProxyJump");
+    assert_eq!(out.stdout_str(), "on-the-node\n");
+    assert!(
+        head.log()
+            .contains(&format!("target localhost port {}", node.port)),
+        "{}",
+        head.log()
+    );
+
+    let bad = run(parse_log(&sb)
+        .args([
+            "--format",
+            "ssh-config",
+            "--nodes",
+            "node*\n    ProxyCommand x",
+        ])
+        .arg(&log));
+    assert_eq!(bad.code(), Some(2), "{}", bad.stdout_str());
+}
+
+#[test]
 fn putty_and_json_formats() {
     let sb = Sandbox::new();
     let log = fixtures().join("job-logs/crlf-ansi.log");

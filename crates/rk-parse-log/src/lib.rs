@@ -16,6 +16,8 @@ Examples:
   tail -f job.log | rk-parse-log --first     wait for the cluster, print as soon as it is up
   rk-parse-log --format ssh -i ~/.ssh/id_rsa job.log
   rk-parse-log --format ssh-config -i ~/.ssh/id_rsa job.log >> ~/.ssh/config
+  rk-parse-log --format ssh-config --nodes 'node*' job.log >> ~/.ssh/config
+      then: ssh node2  (a compute node, through the head node; VS Code Remote-SSH too)
   eval \"$(rk-parse-log --format env job.log)\"; echo $RK_USER $RK_HOST $RK_PORT
   rk-parse-log --save job.log && rk-connect  (connect to the remembered job)
   rk-parse-log --format putty-session -i %USERPROFILE%\\.ssh\\id_rsa.ppk -L 8888:localhost:8888 job.log > rk-job.reg
@@ -87,6 +89,12 @@ pub struct Cli {
     #[arg(long, default_value = "rk-job", value_name = "NAME")]
     pub alias: String,
 
+    /// With --format ssh-config: also a Host block for the job's compute nodes, reached through
+    /// the head node (ProxyJump), for host names matching PATTERNS (OpenSSH Host patterns,
+    /// e.g. 'node*' or 'ip-10-*'; separated by spaces)
+    #[arg(long, value_name = "PATTERNS", value_parser = parse_node_patterns)]
+    pub nodes: Option<String>,
+
     /// A tunnel to add to the ssh, ssh-config, putty and putty-session formats:
     /// [BIND:]PORT:HOST:HOSTPORT, e.g. 8888:localhost:8888 for a notebook. Repeatable.
     #[arg(short = 'L', value_name = "[BIND:]PORT:HOST:HOSTPORT", value_parser = parse_forward)]
@@ -105,6 +113,22 @@ pub struct Cli {
     /// Accept private/loopback addresses when the message has no public one (VPN, on-premises)
     #[arg(long)]
     pub allow_private: bool,
+}
+
+/// OpenSSH Host patterns for --nodes: words of letters, digits and `.-_*?!`, nothing that could
+/// end the Host line or start another keyword.
+fn parse_node_patterns(s: &str) -> Result<String, String> {
+    let words: Vec<&str> = s.split([' ', ',']).filter(|w| !w.is_empty()).collect();
+    let valid = |w: &&str| {
+        w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_*?!:".contains(c))
+    };
+    if words.is_empty() || !words.iter().all(valid) {
+        return Err(format!(
+            "{s:?}: give host name patterns such as 'node*' or 'ip-10-*' (letters, digits, . - _ * ? !)"
+        ));
+    }
+    Ok(words.join(" "))
 }
 
 pub fn command() -> clap::Command {
@@ -556,6 +580,17 @@ pub fn render(f: &Found, cli: &Cli) -> String {
                     "    LocalForward {bind}{} {}:{}\n",
                     fw.port, fw.host, fw.host_port
                 ));
+            }
+            if let Some(patterns) = &cli.nodes {
+                // The head node itself never jumps, even if a pattern matches its alias.
+                block.push_str("    ProxyJump none\n");
+                block.push_str(&format!(
+                    "\n# The job's compute nodes, through its head node: ssh NODE\nHost {patterns}\n    User {}\n    ProxyJump {}\n",
+                    f.user, cli.alias
+                ));
+                if let Some(k) = &cli.identity {
+                    block.push_str(&format!("    IdentityFile {}\n", config_value(k)));
+                }
             }
             block.trim_end().to_string()
         }
