@@ -78,7 +78,7 @@ pub struct Cli {
     /// authenticated) carried over the previous one, as ssh -J. Comma-separated; `none`: direct.
     /// A hop without a user takes the destination's; without a port, 32100 then 22 for the
     /// first hop, 22 behind it
-    #[arg(short = 'J', value_name = "[USER@]HOST[:PORT],…")]
+    #[arg(short = 'J', value_name = "[USER@]HOST[:PORT],...")]
     pub jump: Option<String>,
 
     /// Go on from DESTINATION (the head node; default the saved job) to a compute node of the
