@@ -20,7 +20,7 @@ use crate::workspace_root;
 pub const TARGET: &str = "x86_64-pc-windows-gnu";
 
 /// The tools that run on Windows today (rk-connect follows with its console and agent seams).
-pub const BINARIES: &[&str] = &["rk-keygen", "rk-copy-pubkey", "rk-parse-log"];
+pub const BINARIES: &[&str] = &["rk-keygen", "rk-copy-pubkey", "rk-parse-log", "rk-connect"];
 
 /// What the cross-build needs (Debian packages; no download outside the registries).
 pub const BUILD_PEERS: &[Peer] = &[
@@ -167,7 +167,15 @@ pub fn test(extra: &[String]) -> Result<(), String> {
     let started = std::time::Instant::now();
     let mut cmd = crate::cargo();
     cmd.args([
-        "test", "--locked", "-p", "rk-e2e", "--test", "windows", "--",
+        "test",
+        "--locked",
+        "-p",
+        "rk-e2e",
+        "--test",
+        "windows",
+        "--test",
+        "windows_connect",
+        "--",
     ])
     .args(["--ignored", "--test-threads", "2"])
     .args(extra)

@@ -166,9 +166,10 @@ pub(crate) async fn authenticate(
         }
     };
 
-    if !cli.no_agent && std::env::var_os("SSH_AUTH_SOCK").is_some() {
-        match russh::keys::agent::client::AgentClient::connect_env().await {
-            Ok(mut agent) => {
+    if !cli.no_agent {
+        match crate::agent::client().await {
+            Ok((mut agent, place)) => {
+                log.step(format!("ssh-agent at {place}"));
                 let ids = agent.request_identities().await.unwrap_or_default();
                 for id in ids {
                     let russh::keys::agent::AgentIdentity::PublicKey { key, comment } = id else {

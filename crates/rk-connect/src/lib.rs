@@ -12,6 +12,7 @@ mod agent;
 mod auth;
 pub mod cli;
 mod connection;
+mod console;
 mod error;
 mod forward;
 mod handler;
@@ -20,7 +21,6 @@ mod password;
 mod resolve;
 mod session;
 mod transport;
-mod tty;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -103,7 +103,7 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
         None => known_hosts::default_path()?,
     };
     let forward_agent = route.forward_agent
-        && match agent::local_agent() {
+        && match agent::forwardable().await {
             Ok(address) => {
                 log.step(format!("forwarding the agent at {address}"));
                 true

@@ -10,7 +10,7 @@ use rk_core::term;
 
 use crate::cli::Cli;
 use crate::connection::Hop;
-use crate::tty;
+use crate::console;
 use crate::{Error, Log};
 
 /// Where the connection goes: the hops (jump hosts, then the destination, then `--node`), the
@@ -257,7 +257,7 @@ pub(crate) fn choose_user(cli: &Cli, dest: &Destination) -> Result<String, Error
         return Ok(u);
     }
     // PuTTY's prompt, when there is someone to ask.
-    if tty::is_terminal(0)
+    if console::stdin_is_terminal()
         && let Some(answer) = term::ask_tty("login as: ")
     {
         if joblog::is_valid_user(&answer) {

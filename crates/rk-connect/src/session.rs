@@ -9,16 +9,9 @@ use rk_core::platform::interrupt::Interrupt;
 use russh::ChannelMsg;
 
 use crate::cli::Cli;
+use crate::console;
 use crate::handler::Connection;
-use crate::tty;
 use crate::{Error, Log};
-
-/// Standard output/error written straight to the descriptor (no line buffering).
-pub(crate) fn raw_out(fd: i32) -> std::mem::ManuallyDrop<std::fs::File> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: fds 1 and 2 stay open for the life of the process; ManuallyDrop never closes them.
-    std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) })
-}
 
 pub(crate) fn signal_number(sig: &russh::Sig) -> i32 {
     use russh::Sig::*;
@@ -42,11 +35,11 @@ pub(crate) fn signal_number(sig: &russh::Sig) -> i32 {
 /// `-N`: keep the forwards until Ctrl-C (exit 0) or until the connection is gone (255).
 pub(crate) async fn forwards_only(handle: &Connection, dest: &Destination) -> Result<i32, Error> {
     rk_core::interrupt::defer_to_program(&[Interrupt::CtrlC, Interrupt::Terminate]);
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut ending = console::EndEvents::new();
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return Ok(0),
-            Some(()) = async { match term.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => return Ok(0),
+            _ = ending.next() => return Ok(0),
             _ = tokio::time::sleep(Duration::from_millis(200)) => {
                 if handle.is_closed() {
                     return Err(Error::ConnectionLost {
@@ -85,11 +78,9 @@ pub(crate) async fn session(
             })?;
     }
     let interactive = cli.command.is_empty();
-    let want_pty = !cli.no_tty && (cli.tty || (interactive && tty::is_terminal(0)));
+    let want_pty = !cli.no_tty && (cli.tty || (interactive && console::stdin_is_terminal()));
     if want_pty {
-        let (cols, rows) = tty::window_size(1)
-            .or_else(|| tty::window_size(0))
-            .unwrap_or((80, 24));
+        let (cols, rows) = console::window_size().unwrap_or((80, 24));
         let term_name = std::env::var("TERM").unwrap_or_else(|_| "xterm-256color".into());
         channel
             .request_pty(false, &term_name, cols, rows, 0, 0, &[])
@@ -120,8 +111,8 @@ pub(crate) async fn session(
         log.step(format!("exec {command:?}"));
     }
     // Raw mode only once the remote side is ready; restored when this guard drops, on every path.
-    let _raw = if want_pty && tty::is_terminal(0) {
-        tty::RawMode::enable(0)
+    let _raw = if want_pty && console::stdin_is_terminal() {
+        console::RawMode::enable()
     } else {
         None
     };
@@ -147,17 +138,12 @@ pub(crate) async fn session(
         }
     });
 
-    let mut winch = if want_pty {
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change()).ok()
-    } else {
-        None
-    };
+    let mut resizes = want_pty.then(console::Resizes::new);
     rk_core::interrupt::defer_to_program(&[Interrupt::Terminate, Interrupt::Hangup]);
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut ending = console::EndEvents::new();
 
-    let mut out = raw_out(1);
-    let mut err = raw_out(2);
+    let mut out = console::stdout();
+    let mut err = console::stderr();
     let mut stdin_open = true;
     let mut status = None;
     loop {
@@ -192,17 +178,15 @@ pub(crate) async fn session(
                     let _ = writer.eof().await;
                 }
             },
-            Some(()) = async { match winch.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
-                if let Some((cols, rows)) = tty::window_size(1).or_else(|| tty::window_size(0)) {
-                    let _ = writer.window_change(cols, rows, 0, 0).await;
+            Some((cols, rows)) = async {
+                match resizes.as_mut() {
+                    Some(r) => r.next().await,
+                    None => std::future::pending().await,
                 }
+            } => {
+                let _ = writer.window_change(cols, rows, 0, 0).await;
             },
-            Some(()) = async { match term.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
-                return Err(Error::Signal("terminated"));
-            },
-            Some(()) = async { match hup.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
-                return Err(Error::Signal("hang-up"));
-            },
+            why = ending.next() => return Err(Error::Signal(why)),
         }
     }
     drop(_raw);
