@@ -7,9 +7,11 @@
 //!
 //! What Wine cannot show (measured, see ../shared/notes/windows.md): its console delivers no
 //! arrow keys in VT input mode and turns Ctrl-C into the end of the process; those parts of
-//! the console seam are unit-tested in `crates/rk-connect/src/console/windows.rs`. Agents
-//! (Pageant, the OpenSSH agent's named pipe) have no stand-in under Wine here; see the test
-//! at the end for what is covered.
+//! the console seam (modes, window size, resize events) are unit-tested in
+//! `crates/rk-connect/src/console/modes.rs`. Neither Pageant nor the OpenSSH agent service runs
+//! under Wine: a named-pipe agent of the tests' own (`examples/test-agent.rs`, russh's agent
+//! server) stands in for the pipe path; Pageant's own transport is russh's `pageant` crate,
+//! untested here.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -375,4 +377,71 @@ fn exe_shell_on_wines_console_gets_the_window_size_and_the_exit_status() {
         rexpect::process::WaitStatus::Exited(_, code) => assert_eq!(code, 7),
         other => panic!("{other:?}"),
     }
+}
+
+/// The test agent (examples/test-agent.exe) on a named pipe of its own, holding `key`; killed
+/// on drop.
+fn pipe_agent(key: &str) -> (ChildGuard, String) {
+    let pipe = format!(r"\\.\pipe\rk-test-agent-{}", std::process::id());
+    let mut cmd = rk_e2e::wine::wine().exe("examples/test-agent.exe");
+    cmd.arg(&pipe)
+        .arg(key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut agent = ChildGuard::spawn(&mut cmd).unwrap();
+    let stdout = agent.child().stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+    assert_eq!(line.trim(), "ready", "the test agent did not start");
+    (agent, pipe)
+}
+
+#[test]
+#[ignore = "Windows .exe under Wine: run by cargo xtask windows test"]
+fn exe_logs_in_through_a_named_pipe_agent_and_forwards_it() {
+    let w = world(&["openssh/ed25519.pub"]);
+    let key = w.key("openssh/ed25519");
+    let (_agent, pipe) = pipe_agent(&key);
+    let fingerprint = run(peer("ssh-keygen")
+        .arg("-lf")
+        .arg(fixtures().join("keys/openssh/ed25519.pub")))
+    .stdout_str()
+    .split_whitespace()
+    .nth(1)
+    .unwrap()
+    .to_string();
+    let agent_connect = |extra: &[&str], remote: &str| {
+        let mut c = w.sb.rk("rk-connect");
+        c.arg("--known-hosts")
+            .arg(windows_path(&w.known_hosts()))
+            .arg("--accept-new")
+            .args(extra)
+            .arg(w.sshd.dest())
+            .arg(remote)
+            .env("SSH_AUTH_SOCK", &pipe);
+        c
+    };
+    // No -i: the agent's key logs in (SSH_AUTH_SOCK names the pipe, as Windows OpenSSH reads it).
+    let out = run(&mut agent_connect(&["-v"], "echo via-agent"));
+    out.assert_ok("login with the pipe agent's key");
+    assert_eq!(out.stdout_str(), "via-agent\n");
+    assert!(
+        out.stderr_str().contains(&format!("ssh-agent at {pipe}"))
+            && out.stderr_str().contains("authenticated with an agent key"),
+        "{}",
+        out.stderr_str()
+    );
+    // -A: the cluster's ssh-add lists the key held by the agent on the Windows side.
+    let out = run(&mut agent_connect(&["-A"], "ssh-add -l"));
+    out.assert_ok("ssh-add -l through -A");
+    assert!(out.stdout_str().contains(&fingerprint), "{}", out.stdout_str());
+    // Without -A: none.
+    let out = run(&mut agent_connect(&[], "ssh-add -l"));
+    assert_eq!(out.code(), Some(2), "{}", out.stdout_str());
 }

@@ -99,7 +99,8 @@ fn cargo_windows(args: &[&str]) -> Command {
 }
 
 /// Builds the Windows binaries (and, for the tests, the `show-protection` helper, which reads a
-/// file's DACL through the Windows API); returns the directory holding the .exe files.
+/// file's DACL through the Windows API, and `test-agent`, an SSH agent on a named pipe);
+/// returns the directory holding the .exe files.
 pub fn build(profile: &str, with_test_helper: bool) -> Result<PathBuf, String> {
     peers::ensure(BUILD_PEERS, false)?;
     let started = std::time::Instant::now();
@@ -120,6 +121,18 @@ pub fn build(profile: &str, with_test_helper: bool) -> Result<PathBuf, String> {
                 "show-protection",
             ]),
             "cargo build (Windows test helper)",
+        )?;
+        run(
+            &mut cargo_windows(&[
+                "build",
+                "--profile",
+                profile,
+                "-p",
+                "rk-connect",
+                "--example",
+                "test-agent",
+            ]),
+            "cargo build (Windows test agent)",
         )?;
     }
     eprintln!(

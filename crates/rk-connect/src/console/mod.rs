@@ -9,6 +9,8 @@
 
 use std::io::IsTerminal;
 
+#[cfg_attr(unix, allow(dead_code))]
+mod modes;
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]

@@ -6,6 +6,8 @@ use std::os::windows::io::{FromRawHandle, RawHandle};
 use std::time::Duration;
 
 use windows_sys::Win32::Foundation::HANDLE;
+
+use super::modes::{self, SizeWatch};
 use windows_sys::Win32::System::Console::{
     CONSOLE_MODE, CONSOLE_SCREEN_BUFFER_INFO, DISABLE_NEWLINE_AUTO_RETURN, ENABLE_ECHO_INPUT,
     ENABLE_LINE_INPUT, ENABLE_PROCESSED_INPUT, ENABLE_VIRTUAL_TERMINAL_INPUT,
@@ -27,18 +29,17 @@ fn mode(handle: HANDLE) -> Option<CONSOLE_MODE> {
     (unsafe { GetConsoleMode(handle, &mut mode) } != 0).then_some(mode)
 }
 
-/// The console mode for a session's input: no echo, no line editing, Ctrl-C as the byte 0x03
-/// (for the remote program), keys as VT escape sequences.
-pub(crate) fn raw_input_mode(mode: CONSOLE_MODE) -> CONSOLE_MODE {
-    (mode & !(ENABLE_ECHO_INPUT | ENABLE_LINE_INPUT | ENABLE_PROCESSED_INPUT))
-        | ENABLE_VIRTUAL_TERMINAL_INPUT
-}
-
-/// The console mode for a session's output: the remote side's escape sequences interpreted
-/// (colours, cursor moves, full-screen programs) and no implicit carriage return.
-pub(crate) fn vt_output_mode(mode: CONSOLE_MODE) -> CONSOLE_MODE {
-    mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING | DISABLE_NEWLINE_AUTO_RETURN
-}
+// The flags modes.rs computes with are the Win32 ones.
+const _: () = {
+    assert!(super::modes::input::PROCESSED == ENABLE_PROCESSED_INPUT);
+    assert!(super::modes::input::LINE == ENABLE_LINE_INPUT);
+    assert!(super::modes::input::ECHO == ENABLE_ECHO_INPUT);
+    assert!(super::modes::input::VIRTUAL_TERMINAL == ENABLE_VIRTUAL_TERMINAL_INPUT);
+    assert!(
+        super::modes::output::VIRTUAL_TERMINAL_PROCESSING == ENABLE_VIRTUAL_TERMINAL_PROCESSING
+    );
+    assert!(super::modes::output::DISABLE_NEWLINE_AUTO_RETURN == DISABLE_NEWLINE_AUTO_RETURN);
+};
 
 /// Raw VT mode on the console until dropped; the modes and code pages are restored then.
 pub(crate) struct RawMode {
@@ -56,11 +57,11 @@ impl RawMode {
         let output_mode = mode(output);
         // SAFETY: plain console calls on the process's own handles.
         unsafe {
-            if SetConsoleMode(input, raw_input_mode(input_mode)) == 0 {
+            if SetConsoleMode(input, modes::raw_input(input_mode)) == 0 {
                 return None;
             }
             if let Some(m) = output_mode {
-                SetConsoleMode(output, vt_output_mode(m));
+                SetConsoleMode(output, modes::vt_output(m));
             }
             let code_pages = (GetConsoleCP(), GetConsoleOutputCP());
             SetConsoleCP(UTF8);
@@ -95,20 +96,14 @@ pub(crate) fn window_size() -> Option<(u32, u32)> {
     if unsafe { GetConsoleScreenBufferInfo(std_handle(STD_OUTPUT_HANDLE), &mut info) } == 0 {
         return None;
     }
-    size_of_window(&info)
-}
-
-pub(crate) fn size_of_window(info: &CONSOLE_SCREEN_BUFFER_INFO) -> Option<(u32, u32)> {
     let w = &info.srWindow;
-    let cols = i32::from(w.Right) - i32::from(w.Left) + 1;
-    let rows = i32::from(w.Bottom) - i32::from(w.Top) + 1;
-    (cols > 0 && rows > 0).then(|| (cols as u32, rows as u32))
+    modes::window_of(w.Left, w.Top, w.Right, w.Bottom)
 }
 
 /// Window size changes, found by polling every 250 ms: the console reports them only as input
 /// records, and the keystrokes are read as bytes.
 pub(crate) struct Resizes {
-    last: Option<(u32, u32)>,
+    watch: SizeWatch,
     tick: tokio::time::Interval,
 }
 
@@ -117,7 +112,7 @@ impl Resizes {
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         Resizes {
-            last: window_size(),
+            watch: SizeWatch::new(window_size()),
             tick,
         }
     }
@@ -125,10 +120,8 @@ impl Resizes {
     pub(crate) async fn next(&mut self) -> Option<(u32, u32)> {
         loop {
             self.tick.tick().await;
-            let now = window_size();
-            if now.is_some() && now != self.last {
-                self.last = now;
-                return now;
+            if let Some(size) = self.watch.changed(window_size()) {
+                return Some(size);
             }
         }
     }
@@ -185,41 +178,4 @@ pub(crate) fn stdout() -> ManuallyDrop<std::fs::File> {
 
 pub(crate) fn stderr() -> ManuallyDrop<std::fs::File> {
     raw(STD_ERROR_HANDLE)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use windows_sys::Win32::System::Console::{ENABLE_MOUSE_INPUT, ENABLE_WINDOW_INPUT};
-
-    #[test]
-    fn raw_input_keeps_unrelated_flags_and_turns_on_vt_input() {
-        let typical = ENABLE_PROCESSED_INPUT
-            | ENABLE_LINE_INPUT
-            | ENABLE_ECHO_INPUT
-            | ENABLE_MOUSE_INPUT
-            | ENABLE_WINDOW_INPUT;
-        let raw = raw_input_mode(typical);
-        assert_eq!(
-            raw & (ENABLE_PROCESSED_INPUT | ENABLE_LINE_INPUT | ENABLE_ECHO_INPUT),
-            0
-        );
-        assert_ne!(raw & ENABLE_VIRTUAL_TERMINAL_INPUT, 0);
-        assert_ne!(raw & ENABLE_MOUSE_INPUT, 0);
-        let out = vt_output_mode(0);
-        assert_ne!(out & ENABLE_VIRTUAL_TERMINAL_PROCESSING, 0);
-        assert_ne!(out & DISABLE_NEWLINE_AUTO_RETURN, 0);
-    }
-
-    #[test]
-    fn window_not_buffer() {
-        let mut info: CONSOLE_SCREEN_BUFFER_INFO = unsafe { std::mem::zeroed() };
-        info.dwSize.X = 120;
-        info.dwSize.Y = 9001;
-        info.srWindow.Left = 0;
-        info.srWindow.Right = 119;
-        info.srWindow.Top = 8970;
-        info.srWindow.Bottom = 9000;
-        assert_eq!(size_of_window(&info), Some((120, 31)));
-    }
 }
