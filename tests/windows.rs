@@ -596,6 +596,13 @@ fn help_version_and_errors_match_linux() {
         ("rk-parse-log", &[], &no_ssh),
         ("rk-parse-log", &["--pattern", "("], b""),
         ("rk-parse-log", &["-L", "8888"], b""),
+        ("rk-connect", &["--version"], b""),
+        ("rk-connect", &["--help"], b""),
+        ("rk-connect", &["--no-such-flag"], b""),
+        ("rk-connect", &["-N", "u@h"], b""),
+        ("rk-connect", &["-L", "8888", "u@h"], b""),
+        ("rk-connect", &["-J", "bad host", "u@h", "true"], b""),
+        ("rk-connect", &["--from-log", "notakey.txt", "true"], b""),
     ];
     for (tool, args, input) in cases {
         let ours = run_with_input(sb.rk(tool).args(*args), input, Duration::from_secs(60));

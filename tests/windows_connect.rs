@@ -440,7 +440,11 @@ fn exe_logs_in_through_a_named_pipe_agent_and_forwards_it() {
     // -A: the cluster's ssh-add lists the key held by the agent on the Windows side.
     let out = run(&mut agent_connect(&["-A"], "ssh-add -l"));
     out.assert_ok("ssh-add -l through -A");
-    assert!(out.stdout_str().contains(&fingerprint), "{}", out.stdout_str());
+    assert!(
+        out.stdout_str().contains(&fingerprint),
+        "{}",
+        out.stdout_str()
+    );
     // Without -A: none.
     let out = run(&mut agent_connect(&[], "ssh-add -l"));
     assert_eq!(out.code(), Some(2), "{}", out.stdout_str());

@@ -36,10 +36,7 @@ async fn main() -> std::process::ExitCode {
             Some((connected, next))
         }
     });
-    tokio::spawn(russh::keys::agent::server::serve(
-        Box::pin(connections),
-        (),
-    ));
+    tokio::spawn(russh::keys::agent::server::serve(Box::pin(connections), ()));
 
     let loaded = async {
         let key = russh::keys::load_secret_key(key, None).map_err(|e| e.to_string())?;
