@@ -1,0 +1,223 @@
+//! Finding the job's SSH user, head-node address and port in a job log.
+//!
+//! The platform's wording varies ("Username: uprod_x  IP address: 1.2.3.4  Port: 22",
+//! "the job username is uprod_x and the public IP address is 1.2.3.4, port 32100",
+//! "uprod_x@1.2.3.4 (port 32100)", a multi-line "SSH connection details:" block, JSON lines…),
+//! so recognition is a small set of field patterns rather than one sentence:
+//!
+//! | field | recognised as |
+//! |---|---|
+//! | user  | `uprod_…`; a name after `username`/`user`/`login` (`:`, `=`, `is`, or a space); `NAME@IP` |
+//! | host  | a valid IPv4 (each octet ≤ 255) or IPv6 address; **public** addresses only, unless [`ScanOptions::allow_private`] |
+//! | port  | `port 32100`, `Port: 22`, `(port 32100)`, `-p 32100`, `IP:32100`, `[v6]:32100` |
+//!
+//! A result needs a user and a host; the port is optional (unknown → `None`, and the connect tool
+//! probes 32100 then 22). Fields combine within a window of [`WINDOW`] lines on either side of
+//! the line naming the user; URLs and e-mail addresses are removed before looking, so
+//! `https://52.216.1.9:443/` or `support@example.com` never become a host, port or user.
+//!
+//! The scanner is streaming and fast: it reads big chunks, runs one literal prefilter
+//! (`user`, `login`, `uprod_`, `@`) over the whole chunk, and analyses only the few lines around
+//! a hit. Memory is bounded: at most one chunk plus a few carried lines, and a line longer than
+//! [`MAX_LINE`] keeps only its first [`MAX_LINE`] bytes (the rest of that line is skipped, not
+//! the rest of the file).
+
+use std::borrow::Cow;
+use std::io::Read;
+use std::net::IpAddr;
+
+use regex::bytes::Regex as BytesRegex;
+
+mod decode;
+mod fields;
+mod scanner;
+
+pub use scanner::Scanner;
+
+/// Lines on either side of the user's line whose fields belong to the same message.
+pub const WINDOW: usize = 4;
+/// Longest line analysed; longer lines are cut here.
+pub const MAX_LINE: usize = 64 * 1024;
+/// Read size for files and pipes.
+pub const CHUNK: usize = 256 * 1024;
+
+/// What one connection message says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    pub user: String,
+    /// An IP address (or, from a `--pattern`, a host name), never with brackets.
+    pub host: String,
+    pub port: Option<u16>,
+    /// 1-based line number of the line that names the user.
+    pub line: u64,
+}
+
+impl Found {
+    pub fn host_is_ipv6(&self) -> bool {
+        self.host.contains(':')
+    }
+
+    /// The host as it goes into a URL or `user@host`: IPv6 in brackets.
+    pub fn host_for_url(&self) -> Cow<'_, str> {
+        if self.host_is_ipv6() {
+            Cow::Owned(format!("[{}]", self.host))
+        } else {
+            Cow::Borrowed(&self.host)
+        }
+    }
+
+    /// `ssh://user@host:port` (no `:port` when unknown), the form `rk-connect` accepts.
+    pub fn to_url(&self) -> String {
+        match self.port {
+            Some(p) => format!("ssh://{}@{}:{}", self.user, self.host_for_url(), p),
+            None => format!("ssh://{}@{}", self.user, self.host_for_url()),
+        }
+    }
+}
+
+/// A user-supplied pattern (`--pattern`) with named groups `host` (required), `user`, `port`.
+#[derive(Clone, Debug)]
+pub struct CustomPattern {
+    pub(super) regex: BytesRegex,
+}
+
+impl CustomPattern {
+    pub fn new(pattern: &str) -> Result<Self, String> {
+        let regex = BytesRegex::new(pattern)
+            .map_err(|e| format!("--pattern {pattern:?} is not a valid regex: {e}"))?;
+        if !regex.capture_names().any(|n| n == Some("host")) {
+            return Err(format!(
+                "--pattern {pattern:?} has no (?P<host>…) group; name the groups host (required), user and port"
+            ));
+        }
+        Ok(CustomPattern { regex })
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ScanOptions {
+    /// Accept private, loopback and link-local addresses when no public one is in the message
+    /// (clusters on a VPN or on-premises; tests on loopback).
+    pub allow_private: bool,
+    pub custom: Vec<CustomPattern>,
+}
+
+/// Whether an address can be a cloud head node's public address.
+pub fn is_public(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_private()          // 10/8, 172.16/12, 192.168/16
+                || v4.is_loopback()    // 127/8
+                || v4.is_link_local()  // 169.254/16
+                || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64/10 CGNAT
+                || o[0] == 0
+                || v4.is_multicast()
+                || o[0] >= 240)
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00   // fc00::/7 unique local
+                || (s[0] & 0xffc0) == 0xfe80   // fe80::/10 link local
+                || v6.to_ipv4_mapped().is_some_and(|v4| !is_public(&IpAddr::V4(v4))))
+        }
+    }
+}
+
+/// A valid login name: `[A-Za-z_][A-Za-z0-9_.-]{0,31}`. Anything else is never a user (so
+/// nothing with spaces, quotes, `;`, `$` or backticks ever reaches a command line).
+pub fn is_valid_user(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 32
+        && (b[0].is_ascii_alphabetic() || b[0] == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
+/// A DNS host name (labels of letters, digits and `-`).
+pub fn is_valid_hostname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && label
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-')
+        })
+}
+
+/// Scans a whole reader; `emit` gets each result in order and may stop the scan by returning
+/// `false`. Returns the number of lines read.
+pub fn scan_reader(
+    reader: &mut dyn Read,
+    options: ScanOptions,
+    emit: &mut dyn FnMut(Found) -> bool,
+) -> std::io::Result<u64> {
+    let mut scanner = Scanner::new(options);
+    loop {
+        match scanner.read_from(reader, emit) {
+            Ok((0, _)) => break,
+            Ok((_, true)) => {}
+            Ok((_, false)) => return Ok(scanner.lines_read()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    scanner.finish(emit);
+    Ok(scanner.lines_read())
+}
+
+/// Where `rk-parse-log --save` remembers the last job for `rk-connect`:
+/// `$XDG_STATE_HOME/rk/last-job`, else `~/.local/state/rk/last-job`; on Windows
+/// `%LOCALAPPDATA%\rk\last-job`.
+pub fn last_job_path() -> Option<std::path::PathBuf> {
+    Some(
+        crate::platform::paths::state_dir()?
+            .join("rk")
+            .join("last-job"),
+    )
+}
+
+/// Remembers a result (as its `ssh://` URL) atomically; returns the file written.
+pub fn save_last_job(found: &Found) -> crate::Result<std::path::PathBuf> {
+    let path = last_job_path().ok_or_else(|| {
+        crate::Error::Usage(
+            "cannot find your home directory to save the job: set HOME or XDG_STATE_HOME \
+             (LOCALAPPDATA on Windows)."
+                .into(),
+        )
+    })?;
+    let dir = path.parent().expect("has a parent");
+    std::fs::create_dir_all(dir)
+        .map_err(|e| crate::Error::io("cannot create directory", dir, e))?;
+    let text = format!("{}\n", found.to_url());
+    crate::fs::write_files_atomically(
+        &[(&path, text.as_bytes(), crate::fs::Protection::Private)],
+        true,
+    )?;
+    Ok(path)
+}
+
+/// All results in a log held in memory (tests, small inputs).
+pub fn scan_all(log: &[u8], options: ScanOptions) -> Vec<Found> {
+    let mut out = Vec::new();
+    let _ = scan_reader(&mut &log[..], options, &mut |f| {
+        out.push(f);
+        true
+    });
+    out
+}
+
+/// The latest result in a log, which is the one that counts after a relaunch.
+pub fn latest(log: &[u8], options: ScanOptions) -> Option<Found> {
+    scan_all(log, options).pop()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,414 @@
+//! The streaming scanner: chunks in, results out as soon as the lines that make them are in.
+
+use std::io::Read;
+
+use super::decode::{Decoding, UTF8_BOM, sniff};
+use super::fields::{LineFields, clean, fields, parse_ip, parse_port, patterns};
+use super::{
+    CHUNK, Found, MAX_LINE, ScanOptions, WINDOW, is_public, is_valid_hostname, is_valid_user,
+};
+
+/// Combines the fields of a window of lines (`center` names the user) into one result.
+fn combine(
+    window: &[LineFields],
+    center: usize,
+    allow_private: bool,
+) -> Option<(String, String, Option<u16>)> {
+    let user = window[center].users.first()?.1.clone();
+
+    // Lines in order of closeness: the user's own line, then after it, then before it.
+    let mut order = vec![center];
+    for d in 1..=WINDOW {
+        if center + d < window.len() {
+            order.push(center + d);
+        }
+        if d <= center {
+            order.push(center - d);
+        }
+    }
+    let candidates = |public: bool| {
+        order.iter().find_map(|&i| {
+            let hosts = &window[i].hosts;
+            // On the user's line, an address bound to the user (`user@addr`) comes first.
+            hosts
+                .iter()
+                .filter(|(ip, _, _)| is_public(ip) == public)
+                .min_by_key(|(_, _, bound)| !bound)
+                .map(|h| (i, *h))
+        })
+    };
+    let (host_line, (ip, attached_port, _)) = candidates(true).or_else(|| {
+        if allow_private {
+            candidates(false)
+        } else {
+            None
+        }
+    })?;
+
+    let port = attached_port
+        .or_else(|| window[host_line].ports.first().copied())
+        .or_else(|| window[center].ports.first().copied())
+        .or_else(|| order.iter().find_map(|&i| window[i].ports.first().copied()));
+    Some((user, ip.to_string(), port))
+}
+
+/// Fields from a custom pattern's named groups, merged over what the window offers.
+fn custom_result(
+    caps: &regex::bytes::Captures<'_>,
+    window: &[LineFields],
+    center: usize,
+) -> Option<(String, String, Option<u16>)> {
+    let text = |name: &str| {
+        caps.name(name)
+            .map(|m| String::from_utf8_lossy(m.as_bytes()).trim().to_string())
+    };
+    let host = text("host")?;
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    if parse_ip(&host).is_none() && !is_valid_hostname(&host) {
+        return None;
+    }
+    let user = match text("user") {
+        Some(u) if is_valid_user(&u) => u,
+        Some(_) => return None,
+        None => window[center].users.first().map(|(_, u)| u.clone())?,
+    };
+    let port = match text("port") {
+        Some(p) => Some(parse_port(&p)?),
+        None => window[center].ports.first().copied(),
+    };
+    Some((user, host, port))
+}
+
+/// Streaming scanner. Feed it bytes with [`push`](Scanner::push) (or let it read with
+/// [`read_from`](Scanner::read_from)); it calls back with each result as soon as the lines that
+/// make it are in.
+pub struct Scanner {
+    options: ScanOptions,
+    pub(super) buf: Vec<u8>,
+    /// Offset in `buf` where lines not yet searched begin.
+    scan_from: usize,
+    /// Line number (1-based) of `buf[0]`.
+    first_line: u64,
+    /// Inside an over-long line: drop bytes until its newline.
+    skipping: bool,
+    /// Last result, to drop repeats of one message within a window.
+    last: Option<Found>,
+    /// How input bytes become the UTF-8 (or ASCII-compatible) text in `buf`.
+    decoding: Decoding,
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    bytecount::count(bytes, b'\n') as u64
+}
+
+impl Scanner {
+    pub fn new(options: ScanOptions) -> Self {
+        Scanner {
+            options,
+            buf: Vec::with_capacity(CHUNK * 2),
+            scan_from: 0,
+            first_line: 1,
+            skipping: false,
+            last: None,
+            decoding: Decoding::Sniffing(Vec::new()),
+        }
+    }
+
+    /// Adds input to `buf`, decoded as its byte-order mark says. `last`: no more input
+    /// follows, so the encoding must be decided with what is at hand.
+    fn take_input(&mut self, data: &[u8], last: bool) {
+        if let Decoding::Sniffing(head) = &mut self.decoding {
+            head.extend_from_slice(data);
+            if let Some(decoding) = sniff(head, last) {
+                self.settle(decoding, last);
+            }
+            return;
+        }
+        self.decode(data, last);
+    }
+
+    /// Leaves the sniffing state for `decoding`, passing on the bytes held (less the BOM).
+    fn settle(&mut self, decoding: Decoding, last: bool) {
+        let Decoding::Sniffing(head) = std::mem::replace(&mut self.decoding, decoding) else {
+            return;
+        };
+        let bom_len = match &self.decoding {
+            Decoding::Utf16(_) => 2,
+            _ if head.starts_with(UTF8_BOM) => 3,
+            _ => 0,
+        };
+        self.decode(&head[bom_len..], last);
+    }
+
+    fn decode(&mut self, data: &[u8], last: bool) {
+        match &mut self.decoding {
+            Decoding::Sniffing(_) => unreachable!("decided before decoding"),
+            Decoding::Raw => self.buf.extend_from_slice(data),
+            Decoding::Utf16(decoder) => {
+                let room = decoder
+                    .max_utf8_buffer_length(data.len())
+                    .unwrap_or(data.len() * 3 + 16);
+                let old = self.buf.len();
+                self.buf.resize(old + room, 0);
+                let (_, _, written, _) = decoder.decode_to_utf8(data, &mut self.buf[old..], last);
+                self.buf.truncate(old + written);
+            }
+        }
+    }
+
+    /// Lines read so far (a last line without a newline counts too).
+    pub fn lines_read(&self) -> u64 {
+        let partial = self.buf.last().is_some_and(|&b| b != b'\n');
+        self.first_line - 1 + count_newlines(&self.buf) + u64::from(partial)
+    }
+
+    /// Feeds more of the log. Each result found is passed to `emit`; return `false` from it to
+    /// stop early (the scanner then ignores the rest of this call's data).
+    pub fn push(&mut self, data: &[u8], emit: &mut dyn FnMut(Found) -> bool) -> bool {
+        let old = self.buf.len();
+        self.take_input(data, false);
+        self.appended(old, emit)
+    }
+
+    /// Reads up to one chunk from `reader` straight into the scanner's buffer (no copy) and
+    /// processes it. Returns the number of bytes read (0 at end of input) and whether to go on.
+    pub fn read_from(
+        &mut self,
+        reader: &mut dyn Read,
+        emit: &mut dyn FnMut(Found) -> bool,
+    ) -> std::io::Result<(usize, bool)> {
+        if !matches!(self.decoding, Decoding::Raw) {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let n = reader.take(CHUNK as u64).read_to_end(&mut chunk)?;
+            return Ok((n, self.push(&chunk, emit)));
+        }
+        let old = self.buf.len();
+        let n = reader.take(CHUNK as u64).read_to_end(&mut self.buf)?;
+        Ok((n, self.appended(old, emit)))
+    }
+
+    fn appended(&mut self, old: usize, emit: &mut dyn FnMut(Found) -> bool) -> bool {
+        if self.skipping {
+            match memchr::memchr(b'\n', &self.buf[old..]) {
+                Some(nl) => {
+                    self.skipping = false;
+                    self.buf.drain(old..old + nl);
+                }
+                None => {
+                    self.buf.truncate(old);
+                    return true;
+                }
+            }
+        }
+        let go_on = self.process(false, emit);
+        // Bound the partial last line.
+        let line_start = memchr::memrchr(b'\n', &self.buf).map_or(0, |i| i + 1);
+        if self.buf.len() - line_start > MAX_LINE {
+            self.buf.truncate(line_start + MAX_LINE);
+            self.skipping = true;
+        }
+        go_on
+    }
+
+    /// End of input: evaluates what is still waiting for following lines.
+    pub fn finish(&mut self, emit: &mut dyn FnMut(Found) -> bool) -> bool {
+        // What the decoder still holds (a few bytes of an unfinished BOM or code unit).
+        let old = self.buf.len();
+        self.take_input(&[], true);
+        if self.buf.len() > old && !self.appended(old, emit) {
+            return false;
+        }
+        self.process(true, emit)
+    }
+
+    /// Input is idle (a live stream paused): evaluate waiting results with the lines at hand,
+    /// as at the end of input, but keep going afterwards.
+    pub fn flush_idle(&mut self, emit: &mut dyn FnMut(Found) -> bool) -> bool {
+        // A pause also ends the wait for enough bytes to tell the encoding.
+        if let Decoding::Sniffing(head) = &self.decoding {
+            let decoding = sniff(head, true).expect("sniff decides when told it is the end");
+            let old = self.buf.len();
+            self.settle(decoding, false);
+            if !self.appended(old, emit) {
+                return false;
+            }
+        }
+        self.process(true, emit)
+    }
+
+    /// The fields of the line starting at `start` (cut at MAX_LINE, cleaned).
+    fn line_fields(&self, start: usize, end: usize, want_users: bool) -> LineFields {
+        let e = memchr::memchr(b'\n', &self.buf[start..end]).map_or(end, |i| start + i);
+        fields(
+            &clean(&self.buf[start..e.min(start + MAX_LINE)]),
+            want_users,
+        )
+    }
+
+    fn process(&mut self, at_end: bool, emit: &mut dyn FnMut(Found) -> bool) -> bool {
+        let end = if at_end {
+            self.buf.len()
+        } else {
+            match memchr::memrchr(b'\n', &self.buf) {
+                Some(i) => i + 1,
+                None => return true,
+            }
+        };
+        if self.scan_from >= end {
+            return true;
+        }
+
+        // Hits: the prefilter's, and every custom pattern's.
+        let region = &self.buf[self.scan_from..end];
+        let mut hits: Vec<(usize, Option<usize>)> = patterns()
+            .prefilter
+            .find_iter(region)
+            .map(|m| (self.scan_from + m.start(), None))
+            .collect();
+        for (k, c) in self.options.custom.iter().enumerate() {
+            hits.extend(
+                c.regex
+                    .find_iter(region)
+                    .map(|m| (self.scan_from + m.start(), Some(k))),
+            );
+        }
+        if !self.options.custom.is_empty() {
+            hits.sort_unstable();
+        }
+
+        let mut handled_until = self.scan_from; // lines before this offset are done
+        let mut new_scan_from = end;
+        let mut line_cursor = (0usize, self.first_line); // (offset, line number at offset)
+        for (hit, custom) in hits {
+            let line_start = memchr::memrchr(b'\n', &self.buf[..hit]).map_or(0, |i| i + 1);
+            if line_start < handled_until && custom.is_none() {
+                continue;
+            }
+            let line_end = memchr::memchr(b'\n', &self.buf[hit..end]).map_or(end, |i| hit + i);
+
+            // The user's own line first: most hits (a stray "user" or "@") end here.
+            let center_fields = self.line_fields(line_start, end, true);
+            if custom.is_none() && center_fields.users.is_empty() {
+                handled_until = line_end + 1;
+                continue;
+            }
+
+            // The window: up to WINDOW lines before and after.
+            let mut starts = vec![line_start];
+            while starts.len() <= WINDOW {
+                let s = starts[0];
+                if s == 0 {
+                    break;
+                }
+                starts.insert(
+                    0,
+                    memchr::memrchr(b'\n', &self.buf[..s - 1]).map_or(0, |i| i + 1),
+                );
+            }
+            let center = starts.len() - 1;
+            let mut pos = line_end;
+            let mut after = 0;
+            while after < WINDOW && pos < end {
+                let next = pos + 1;
+                if next >= end {
+                    break;
+                }
+                starts.push(next);
+                pos = memchr::memchr(b'\n', &self.buf[next..end]).map_or(end, |i| next + i);
+                after += 1;
+            }
+            let complete_window = after == WINDOW || at_end;
+
+            // A result that the user's own line gives completely (public host and port) is
+            // final: no other line in the window could change it. Otherwise the neighbours are
+            // read, and a result is only final once the lines after it are in.
+            let result = if custom.is_none() {
+                let alone = combine(std::slice::from_ref(&center_fields), 0, false);
+                if alone.as_ref().is_some_and(|r| r.2.is_some()) {
+                    alone
+                } else {
+                    if !complete_window {
+                        new_scan_from = line_start;
+                        break;
+                    }
+                    let mut window: Vec<LineFields> = Vec::with_capacity(starts.len());
+                    let mut center_fields = Some(center_fields);
+                    for (i, &s) in starts.iter().enumerate() {
+                        window.push(if i == center {
+                            center_fields.take().unwrap_or_default()
+                        } else {
+                            self.line_fields(s, end, false)
+                        });
+                    }
+                    combine(&window, center, self.options.allow_private)
+                }
+            } else {
+                let line = &self.buf[line_start..line_end];
+                let k = custom.unwrap_or_default();
+                let caps = self.options.custom[k].regex.captures(line);
+                let all_given = caps
+                    .as_ref()
+                    .is_some_and(|c| ["user", "host", "port"].iter().all(|n| c.name(n).is_some()));
+                if !complete_window && !all_given {
+                    new_scan_from = line_start;
+                    break;
+                }
+                let window: Vec<LineFields> = starts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &s)| self.line_fields(s, end, i == center))
+                    .collect();
+                caps.and_then(|caps| custom_result(&caps, &window, center))
+            };
+            handled_until = line_end + 1;
+            if let Some((user, host, port)) = result {
+                let (off, mut n) = line_cursor;
+                n += count_newlines(&self.buf[off..line_start]);
+                line_cursor = (line_start, n);
+                let found = Found {
+                    user,
+                    host,
+                    port,
+                    line: n,
+                };
+                let repeat = self.last.as_ref().is_some_and(|l| {
+                    l.user == found.user
+                        && l.host == found.host
+                        && l.port == found.port
+                        && found.line.saturating_sub(l.line) <= WINDOW as u64
+                });
+                if !repeat {
+                    self.last = Some(found.clone());
+                    if !emit(found) {
+                        return false;
+                    }
+                } else if let Some(l) = self.last.as_mut() {
+                    l.line = found.line;
+                }
+            }
+        }
+        self.scan_from = new_scan_from;
+        self.compact();
+        true
+    }
+
+    /// Drops lines no window can reach any more, keeping WINDOW lines of context.
+    fn compact(&mut self) {
+        let mut keep_from = self.scan_from;
+        for _ in 0..WINDOW {
+            if keep_from == 0 {
+                break;
+            }
+            keep_from = memchr::memrchr(b'\n', &self.buf[..keep_from - 1]).map_or(0, |i| i + 1);
+        }
+        if keep_from == 0 {
+            return;
+        }
+        self.first_line += count_newlines(&self.buf[..keep_from]);
+        self.buf.drain(..keep_from);
+        self.scan_from -= keep_from;
+    }
+}

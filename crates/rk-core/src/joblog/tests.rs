@@ -1,0 +1,344 @@
+//! The scanner against wordings, traps and encodings (end-to-end fixtures live in tests/).
+use super::*;
+
+fn one(log: &str) -> Option<(String, String, Option<u16>)> {
+    latest(log.as_bytes(), ScanOptions::default()).map(|f| (f.user, f.host, f.port))
+}
+
+fn r(u: &str, h: &str, p: Option<u16>) -> Option<(String, String, Option<u16>)> {
+    Some((u.into(), h.into(), p))
+}
+
+#[test]
+fn platform_wordings() {
+    assert_eq!(
+        one("Cluster started. Username: uprod_qpWia  IP address: 107.23.132.81  Port: 22\n"),
+        r("uprod_qpWia", "107.23.132.81", Some(22))
+    );
+    assert_eq!(
+        one(
+            "SSH access: the job username is uprod_00Grm and the public IP address is 3.80.3.168, port 32100\n"
+        ),
+        r("uprod_00Grm", "3.80.3.168", Some(32100))
+    );
+    assert_eq!(
+        one("\x1b[32mSSH\x1b[0m: uprod_Ab3dE@54.201.7.19 (port 32100)\r\n"),
+        r("uprod_Ab3dE", "54.201.7.19", Some(32100))
+    );
+    assert_eq!(
+        one("connect with ssh -p 32100 uprod_x1@3.3.3.3\n"),
+        r("uprod_x1", "3.3.3.3", Some(32100))
+    );
+    assert_eq!(
+        one("login: alice host 8.8.4.4:2222\n"),
+        r("alice", "8.8.4.4", Some(2222))
+    );
+    assert_eq!(one("user=bob ip=9.9.9.9\n"), r("bob", "9.9.9.9", None));
+    assert_eq!(
+        one("ssh uprod_v6@[2600:1f18::5]:32100\n"),
+        r("uprod_v6", "2600:1f18::5", Some(32100))
+    );
+    assert_eq!(
+        one("Username: uprod_v6 address 2600:1f18:abcd::42 port 22\n"),
+        r("uprod_v6", "2600:1f18:abcd::42", Some(22))
+    );
+}
+
+#[test]
+fn multi_line_block_combines_within_the_window_only() {
+    let block = "SSH connection details:\n  Username: uprod_blk\n  Public IP: 52.1.2.3\n  SSH Port: 32100\n";
+    assert_eq!(one(block), r("uprod_blk", "52.1.2.3", Some(32100)));
+    let reversed = "Public IP: 52.1.2.3\nSSH Port: 22\nUsername: uprod_rev\n";
+    assert_eq!(one(reversed), r("uprod_rev", "52.1.2.3", Some(22)));
+    let far = "Username: uprod_far\na\nb\nc\nd\ne\nf\nPublic IP: 52.1.2.3\n";
+    assert_eq!(one(far), None);
+}
+
+#[test]
+fn public_address_wins_and_private_alone_is_not_an_answer() {
+    assert_eq!(
+        one("user uprod_p on 10.0.0.5 (public 18.2.3.4) port 22\n"),
+        r("uprod_p", "18.2.3.4", Some(22))
+    );
+    assert_eq!(
+        one(
+            "Username: uprod_p IP: 10.1.2.3 private 192.168.1.1 172.20.0.1 100.64.1.1 169.254.1.1 127.0.0.1\n"
+        ),
+        None
+    );
+    assert_eq!(one("Username: uprod_p node ip-10-25-84-68 ready\n"), None);
+    let opts = ScanOptions {
+        allow_private: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        latest(b"Username: uprod_p IP: 127.0.0.1 port 2022\n", opts).map(|f| f.host),
+        Some("127.0.0.1".into())
+    );
+}
+
+#[test]
+fn invalid_addresses_urls_and_mail_are_not_fields() {
+    assert_eq!(one("Username: uprod_x IP address: 3.80.3.999\n"), None);
+    assert_eq!(
+        one("Username: uprod_x data at https://52.216.1.9:443/bucket\n"),
+        None
+    );
+    assert_eq!(one("mail support@example.com from 52.216.1.9:443\n"), None);
+    assert_eq!(one("version 1.2.3.4.5 by user uprod_v\n"), None);
+}
+
+#[test]
+fn injection_attempts_are_never_users() {
+    for bad in ["$(reboot)", "`id`", "a;rm", "x'y", "\"q\"", "a b"] {
+        let log = format!("Username: {bad} IP address: 3.80.3.1 port 22\n");
+        let got = one(&log);
+        assert!(
+            got.as_ref()
+                .is_none_or(|(u, _, _)| is_valid_user(u) && !u.contains(['$', '`', ';', '\''])),
+            "{bad}: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn latest_wins_and_all_lists_each() {
+    let log = "u uprod_a@3.3.3.3 port 22\nx\nx\nx\nx\nx\nuprod_a@4.4.4.4 port 32100\n";
+    let all = scan_all(log.as_bytes(), ScanOptions::default());
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].line, 1);
+    assert_eq!(all[1].line, 7);
+    assert_eq!(all[1].host, "4.4.4.4");
+}
+
+#[test]
+fn json_lines() {
+    let log = r#"{"ts":"2026-11-24T10:00:00Z","message":"\u001b[1mSSH\u001b[0m: username is uprod_js, IP 34.5.6.7, port 32100"}"#;
+    assert_eq!(one(log), r("uprod_js", "34.5.6.7", Some(32100)));
+    let fields = r#"{"event":"ssh_ready","user":"uprod_jf","public_ip":"34.5.6.8","port":22}"#;
+    assert_eq!(one(fields), r("uprod_jf", "34.5.6.8", Some(22)));
+}
+
+#[test]
+fn huge_line_is_cut_not_the_rest_of_the_file() {
+    let mut log = vec![b'x'; 5 * 1024 * 1024];
+    log.extend_from_slice(b"\nUsername: uprod_after IP address: 3.4.5.6 Port: 22\n");
+    let mut scanner = Scanner::new(ScanOptions::default());
+    let mut found = Vec::new();
+    for chunk in log.chunks(CHUNK) {
+        scanner.push(chunk, &mut |f| {
+            found.push(f);
+            true
+        });
+        assert!(
+            scanner.buf.len() <= CHUNK + MAX_LINE + 1024,
+            "buffer grew to {}",
+            scanner.buf.len()
+        );
+    }
+    scanner.finish(&mut |f| {
+        found.push(f);
+        true
+    });
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].line, 2);
+}
+
+#[test]
+fn byte_at_a_time_gives_the_same_as_all_at_once() {
+    let log = b"a\nSSH connection details:\n  Username: uprod_blk\n  Public IP: 52.1.2.3\n  SSH Port: 32100\nz\n\xff\xfe garbage\nuprod_q@8.8.8.8 port 22";
+    let whole = scan_all(log, ScanOptions::default());
+    let mut scanner = Scanner::new(ScanOptions::default());
+    let mut pieces = Vec::new();
+    for b in log.iter() {
+        scanner.push(std::slice::from_ref(b), &mut |f| {
+            pieces.push(f);
+            true
+        });
+    }
+    scanner.finish(&mut |f| {
+        pieces.push(f);
+        true
+    });
+    assert_eq!(whole, pieces);
+    assert_eq!(whole.len(), 2);
+    assert_eq!(whole[0].line, 3);
+    assert_eq!(whole[1].line, 8);
+}
+
+#[test]
+fn byte_order_marks_choose_the_decoding() {
+    let text = "boot\r\nUsername: uprod_Wide Public IP: 3.80.3.168 Port: 32100\r\n";
+    let expected = scan_all(text.as_bytes(), ScanOptions::default());
+    assert_eq!(expected.len(), 1);
+    let le: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    let be: Vec<u8> = [0xFE, 0xFF]
+        .into_iter()
+        .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+        .collect();
+    let utf8_bom: Vec<u8> = b"\xEF\xBB\xBF"
+        .iter()
+        .chain(text.as_bytes())
+        .copied()
+        .collect();
+    for (name, bytes) in [("le", &le), ("be", &be), ("utf-8 bom", &utf8_bom)] {
+        assert_eq!(scan_all(bytes, ScanOptions::default()), expected, "{name}");
+        // Through a reader as well (the file path of rk-parse-log).
+        let mut got = Vec::new();
+        scan_reader(&mut &bytes[..], ScanOptions::default(), &mut |f| {
+            got.push(f);
+            true
+        })
+        .unwrap();
+        assert_eq!(got, expected, "{name} via reader");
+    }
+    // Too short to tell: taken as it is.
+    assert!(scan_all(b"\xFF", ScanOptions::default()).is_empty());
+    // FF FE followed by plain ASCII is junk before a UTF-8 log, not a UTF-16 BOM.
+    let junk: Vec<u8> = b"\xFF\xFE\x00binary\n"
+        .iter()
+        .chain(text.as_bytes())
+        .copied()
+        .collect();
+    assert_eq!(scan_all(&junk, ScanOptions::default()), {
+        let mut e = expected.clone();
+        e[0].line += 1;
+        e
+    });
+}
+
+#[test]
+fn custom_patterns() {
+    let p =
+        CustomPattern::new(r"node (?P<host>\S+) ready for (?P<user>\w+) on (?P<port>\d+)").unwrap();
+    let opts = ScanOptions {
+        custom: vec![p],
+        ..Default::default()
+    };
+    let got = latest(b"node head.example.org ready for alice on 2200\n", opts).unwrap();
+    assert_eq!(
+        (got.user.as_str(), got.host.as_str(), got.port),
+        ("alice", "head.example.org", Some(2200))
+    );
+    assert!(CustomPattern::new("(unclosed").is_err());
+    assert!(
+        CustomPattern::new(r"(?P<user>\w+)")
+            .unwrap_err()
+            .contains("host")
+    );
+}
+
+#[test]
+fn urls_print_v6_in_brackets() {
+    let f = Found {
+        user: "u".into(),
+        host: "2600::1".into(),
+        port: Some(22),
+        line: 1,
+    };
+    assert_eq!(f.to_url(), "ssh://u@[2600::1]:22");
+    let f = Found {
+        user: "u".into(),
+        host: "1.2.3.4".into(),
+        port: None,
+        line: 1,
+    };
+    assert_eq!(f.to_url(), "ssh://u@1.2.3.4");
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces that real (and hostile) logs are made of, so generated input reaches deep
+    /// into the patterns instead of stopping at the prefilter.
+    fn fragment() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(b"Username: ".to_vec()),
+            Just(b"the job username is ".to_vec()),
+            Just(b"login as: ".to_vec()),
+            Just(b"user ".to_vec()),
+            Just(b"uprod_".to_vec()),
+            Just(b"@".to_vec()),
+            Just(b" port ".to_vec()),
+            Just(b"Port: ".to_vec()),
+            Just(b" -p ".to_vec()),
+            Just(b"32100".to_vec()),
+            Just(b"99999".to_vec()),
+            Just(b"3.80.3.168".to_vec()),
+            Just(b"10.0.0.1".to_vec()),
+            Just(b"3.80.3.999".to_vec()),
+            Just(b"2600:1f18::5".to_vec()),
+            Just(b"[".to_vec()),
+            Just(b"]:".to_vec()),
+            Just(b":".to_vec()),
+            Just(b"::".to_vec()),
+            Just(b".".to_vec()),
+            Just(b"\x1b[32m".to_vec()),
+            Just(b"\r".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b"{\"message\":\"".to_vec()),
+            Just(b"\\u001b".to_vec()),
+            Just(b"https://".to_vec()),
+            Just(b"support@example.com".to_vec()),
+            "[a-zA-Z0-9_ $;`'\"-]{0,12}".prop_map(String::into_bytes),
+            proptest::collection::vec(any::<u8>(), 0..8),
+        ]
+    }
+
+    fn log() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(fragment(), 0..60).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let _ = scan_all(&data, ScanOptions::default());
+        }
+
+        /// Every result is well-formed, and feeding the log in any pieces gives the same
+        /// results as feeding it whole.
+        #[test]
+        fn results_are_valid_and_chunking_does_not_matter(data in log(), cut in 1usize..64) {
+            let whole = scan_all(&data, ScanOptions::default());
+            for f in &whole {
+                prop_assert!(is_valid_user(&f.user), "{:?}", f);
+                let ip: IpAddr = f.host.parse().expect("host is an address");
+                prop_assert!(is_public(&ip), "{:?}", f);
+                prop_assert!(f.port != Some(0));
+                prop_assert!(f.line >= 1);
+            }
+            let mut scanner = Scanner::new(ScanOptions::default());
+            let mut pieces = Vec::new();
+            for chunk in data.chunks(cut) {
+                scanner.push(chunk, &mut |f| { pieces.push(f); true });
+            }
+            scanner.finish(&mut |f| { pieces.push(f); true });
+            prop_assert_eq!(whole, pieces);
+        }
+
+        /// A UTF-16 copy (either byte order, with its BOM, as PowerShell writes it) gives
+        /// what the UTF-8 text gives, however it is cut, odd byte offsets included.
+        #[test]
+        fn utf16_copies_give_the_same_results(data in log(), cut in 1usize..64, big_endian: bool) {
+            let text = String::from_utf8_lossy(&data).into_owned();
+            let expected = scan_all(text.as_bytes(), ScanOptions::default());
+            let mut utf16: Vec<u8> = if big_endian { vec![0xFE, 0xFF] } else { vec![0xFF, 0xFE] };
+            for unit in text.encode_utf16() {
+                utf16.extend(if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
+            }
+            let mut scanner = Scanner::new(ScanOptions::default());
+            let mut pieces = Vec::new();
+            for chunk in utf16.chunks(cut) {
+                scanner.push(chunk, &mut |f| { pieces.push(f); true });
+            }
+            scanner.finish(&mut |f| { pieces.push(f); true });
+            prop_assert_eq!(expected, pieces);
+        }
+    }
+}
