@@ -339,7 +339,14 @@ fn from_log_and_port_probing() {
     out.assert_ok("--from-log");
     assert_eq!(out.stdout_str(), "via-log\n");
 
-    // Without --allow-private the loopback address is not a job address.
+    // Without --allow-private the loopback address is not a job address, and rk-connect says
+    // so — which line, what, why, and the flag — rather than "wait for the message".
+    let line = std::fs::read_to_string(&log_path)
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("127.0.0.1"))
+        .unwrap()
+        + 1;
     let mut cmd = w.sb.rk("rk-connect");
     cmd.arg("-i")
         .arg(&key)
@@ -349,7 +356,9 @@ fn from_log_and_port_probing() {
     let out = run(&mut cmd);
     assert_eq!(out.code(), Some(255));
     assert!(
-        out.stderr_str().contains("no SSH connection message"),
+        out.stderr_str().contains(&format!(
+            "line {line} names 127.0.0.1, a loopback address, not a public one: pass --allow-private"
+        )) && !out.stderr_str().contains("no SSH connection message"),
         "{}",
         out.stderr_str()
     );

@@ -41,9 +41,11 @@ pub fn job_log_fixtures(dir: &Path) -> Vec<(PathBuf, serde_json::Value)> {
 }
 
 /// Checks `rk-parse-log --format json` output against a fixture's expected JSON: the user, host
-/// and port, or for `{"error": …}` exit 1, nothing on stdout and the "no message" reason.
+/// and port; or for `{"error": "not-found"}` exit 1, nothing on stdout and the "no message"
+/// reason; or for `{"error": "rejected", "stderr": TEXT}` exit 1 and TEXT in what stderr says
+/// was refused (the line, the token and why).
 pub fn assert_job_log_result(what: &str, out: &Output, expected: &serde_json::Value) {
-    if expected.get("error").is_some() {
+    if let Some(error) = expected.get("error") {
         assert_eq!(
             out.code(),
             Some(1),
@@ -51,9 +53,15 @@ pub fn assert_job_log_result(what: &str, out: &Output, expected: &serde_json::Va
             out.stdout_str()
         );
         assert!(out.stdout_str().is_empty(), "{what}");
+        let said = match error.as_str() {
+            Some("rejected") => expected["stderr"]
+                .as_str()
+                .expect("\"stderr\" with \"rejected\""),
+            _ => "no SSH connection message",
+        };
         assert!(
-            out.stderr_str().contains("no SSH connection message"),
-            "{what}: {}",
+            out.stderr_str().contains(said),
+            "{what}: expected {said:?} in {}",
             out.stderr_str()
         );
     } else {

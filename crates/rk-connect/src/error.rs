@@ -28,6 +28,14 @@ pub enum Error {
     )]
     NoConnectionMessage { what: String },
 
+    /// The log has a connection message, but a part of it was refused (a private address, an
+    /// invalid user, a bad port): which, where and why — not "wait for it".
+    #[error("{what}: {rejection}")]
+    MessageRefused {
+        what: String,
+        rejection: rk_core::joblog::Rejection,
+    },
+
     /// Keys, known_hosts, destinations, terminals: rk-core's errors already say what to do.
     #[error(transparent)]
     Core(#[from] rk_core::Error),
@@ -162,6 +170,7 @@ impl Error {
             | Error::NoDestination
             | Error::ReadLog { .. }
             | Error::NoConnectionMessage { .. }
+            | Error::MessageRefused { .. }
             | Error::Core(_)
             | Error::Refused { .. }
             | Error::Resolve { .. }

@@ -103,7 +103,7 @@ pub(crate) fn resolve_destination(cli: &Cli, log: &Log) -> Result<Destination, E
             allow_private: cli.allow_private,
             ..Default::default()
         };
-        let (found, what) = if src.as_os_str() == "-" {
+        let (found, what, rejection) = if src.as_os_str() == "-" {
             if !cli.no_command && cli.command.is_empty() {
                 return Err(Error::Usage(
                     "--from-log - reads the log from stdin, so stdin cannot also be your shell: \
@@ -112,15 +112,16 @@ pub(crate) fn resolve_destination(cli: &Cli, log: &Log) -> Result<Destination, E
                 ));
             }
             let mut last = None;
-            joblog::scan_reader(&mut std::io::stdin().lock(), options, &mut |f| {
-                last = Some(f);
-                true
-            })
-            .map_err(|error| Error::ReadLog {
-                what: "the log from stdin".into(),
-                error,
-            })?;
-            (last, "standard input".to_string())
+            let (_, rejection) =
+                joblog::scan_reader_report(&mut std::io::stdin().lock(), options, &mut |f| {
+                    last = Some(f);
+                    true
+                })
+                .map_err(|error| Error::ReadLog {
+                    what: "the log from stdin".into(),
+                    error,
+                })?;
+            (last, "standard input".to_string(), rejection)
         } else {
             let read_error = |error| Error::ReadLog {
                 what: src.display().to_string(),
@@ -128,14 +129,18 @@ pub(crate) fn resolve_destination(cli: &Cli, log: &Log) -> Result<Destination, E
             };
             let mut file = std::fs::File::open(src).map_err(read_error)?;
             let mut last = None;
-            joblog::scan_reader(&mut file, options, &mut |f| {
+            let (_, rejection) = joblog::scan_reader_report(&mut file, options, &mut |f| {
                 last = Some(f);
                 true
             })
             .map_err(read_error)?;
-            (last, src.display().to_string())
+            (last, src.display().to_string(), rejection)
         };
-        let found = found.ok_or(Error::NoConnectionMessage { what })?;
+        let found = match (found, rejection) {
+            (Some(found), _) => found,
+            (None, Some(rejection)) => return Err(Error::MessageRefused { what, rejection }),
+            (None, None) => return Err(Error::NoConnectionMessage { what }),
+        };
         log.step(format!(
             "from the log (line {}): {}",
             found.line,

@@ -28,10 +28,15 @@ What counts: a user (uprod_..., or a name after username/user/login, or NAME@IP)
 address (private, loopback, link-local and CGNAT addresses never win), and a port (port 32100,
 Port: 22, -p 32100, IP:32100) if the log gives one. Fields combine within 4 lines of each other.
 When the cluster was relaunched, the latest message wins (--all lists each).
+Values are taken whole or not at all: `uprod_x$(id)` is no user, `3.80.3.168x` no address,
+`32100abc` no port. Labels in English, Japanese (ユーザー名, IPアドレス, ポート…), German and
+French are read, as are tables (`Username | Public IP | Port` with the values below).
+A message whose parts were refused (a private address, an invalid user, a bad port) is named
+with its line and the reason, and the flag that accepts it if there is one.
 
 Exit status:
   0  found
-  1  not found (stderr says what was read)
+  1  not found (stderr says what was read, or which message was refused and why)
   2  error: unreadable file, bad --pattern, bad option";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -200,17 +205,17 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
     };
 
-    let (results, lines) = if cli.first {
+    let (results, lines, rejection) = if cli.first {
         let timeout = cli.timeout.map(|s| Duration::from_secs_f64(s.max(0.0)));
         first_result(input, options, timeout).map_err(|e| io_failure(&source, e))?
     } else {
         let mut all = Vec::new();
-        let lines = joblog::scan_reader(&mut input, options, &mut |f| {
+        let (lines, rejection) = joblog::scan_reader_report(&mut input, options, &mut |f| {
             all.push(f);
             true
         })
         .map_err(|e| io_failure(&source, e))?;
-        (all, lines)
+        (all, lines, rejection)
     };
 
     let chosen: Vec<&Found> = if cli.all {
@@ -219,6 +224,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         results.last().into_iter().collect()
     };
     if chosen.is_empty() {
+        // A message was there but refused: say what, where and why, not "wait for it".
+        if let Some(rejection) = rejection {
+            return Err(Failure::NotFound(rejection.to_string()));
+        }
         let why = match (cli.first, cli.timeout) {
             (true, Some(t)) if lines > 0 || results.is_empty() => {
                 format!(
@@ -299,7 +308,7 @@ fn first_result(
     mut input: Box<dyn Read + Send>,
     options: ScanOptions,
     timeout: Option<Duration>,
-) -> io::Result<(Vec<Found>, u64)> {
+) -> io::Result<(Vec<Found>, u64, Option<joblog::Rejection>)> {
     let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(4);
     std::thread::spawn(move || {
         let mut buf = vec![0u8; joblog::CHUNK];
@@ -363,7 +372,8 @@ fn first_result(
         }
     }
     let lines = scanner.lines_read();
-    Ok((found.into_iter().collect(), lines))
+    let rejection = scanner.rejection().cloned();
+    Ok((found.into_iter().collect(), lines, rejection))
 }
 
 /// Quotes a word for a POSIX shell (single quotes, unless it is plainly safe).

@@ -30,7 +30,10 @@ use regex::bytes::Regex as BytesRegex;
 
 mod decode;
 mod fields;
+pub mod labels;
 mod scanner;
+mod table;
+mod token;
 
 pub use scanner::Scanner;
 
@@ -71,6 +74,125 @@ impl Found {
         match self.port {
             Some(p) => format!("ssh://{}@{}:{}", self.user, self.host_for_url(), p),
             None => format!("ssh://{}@{}", self.user, self.host_for_url()),
+        }
+    }
+}
+
+/// A token in a field's place that was refused; the scanner gives it a line ([`Rejection`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Rejected {
+    /// Not a valid login name (`uprod_x$(id)`, `-oProxyCommand=…`).
+    User(String),
+    /// An address with something glued to it (`3.80.3.168x`, `3.80.3.168.5`).
+    Host(String),
+    /// Digits that are not a port (`65536`, `0`, `32100abc`).
+    Port(String),
+    /// A valid address that is not a public one (private, loopback, link-local…).
+    NotPublic(IpAddr),
+    /// A word that starts with `-`, as an option of ssh or plink would.
+    OptionLike(String),
+}
+
+/// Why a connection message gave no result: what was refused, on which line, why, and the flag
+/// that accepts it when there is one. Its `Display` is the sentence a user reads, e.g.
+/// `line 5 names 127.0.0.1, a loopback address, not a public one: pass --allow-private if this
+/// cluster is on your own network`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// 1-based line of the message.
+    pub line: u64,
+    /// The refused text, as written (an address, a user name, a port).
+    pub what: String,
+    pub why: String,
+    /// The option that accepts it, with when to use it.
+    pub flag: Option<&'static str>,
+}
+
+impl Rejection {
+    pub(crate) fn new(rejected: Rejected, line: u64) -> Rejection {
+        let (what, why, flag) = match rejected {
+            Rejected::User(u) => (
+                format!("the user {u:?}"),
+                "which is not a login name (letters, digits, _ . - only, not starting with -): \
+                 the log may be damaged or not the platform's"
+                    .to_string(),
+                None,
+            ),
+            Rejected::Host(h) => (
+                format!("{h:?}"),
+                "which is not an IP address".to_string(),
+                None,
+            ),
+            Rejected::Port(p) => (
+                format!("the port {p:?}"),
+                "which is not a port number (1-65535)".to_string(),
+                None,
+            ),
+            Rejected::OptionLike(word) => (
+                format!("{word:?}"),
+                "which starts with \"-\" like a command-line option: never a user or a host"
+                    .to_string(),
+                None,
+            ),
+            Rejected::NotPublic(ip) => (
+                ip.to_string(),
+                format!("{}, not a public one", address_kind(&ip)),
+                Some("--allow-private if this cluster is on your own network (VPN, on-premises)"),
+            ),
+        };
+        Rejection {
+            line,
+            what,
+            why,
+            flag,
+        }
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {} names {}, {}", self.line, self.what, self.why)?;
+        if let Some(flag) = self.flag {
+            write!(f, ": pass {flag}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What kind of address a non-public one is, for messages.
+pub fn address_kind(ip: &IpAddr) -> &'static str {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            if v4.is_loopback() {
+                "a loopback address"
+            } else if v4.is_private() {
+                "a private address"
+            } else if v4.is_link_local() {
+                "a link-local address"
+            } else if o[0] == 100 && (o[1] & 0xc0) == 64 {
+                "a shared (carrier-grade NAT) address"
+            } else if v4.is_multicast() {
+                "a multicast address"
+            } else {
+                "a reserved address"
+            }
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            if v6.is_loopback() {
+                "a loopback address"
+            } else if (s[0] & 0xfe00) == 0xfc00 {
+                "a private (unique local) address"
+            } else if (s[0] & 0xffc0) == 0xfe80 {
+                "a link-local address"
+            } else if v6.is_multicast() {
+                "a multicast address"
+            } else if let Some(v4) = v6.to_ipv4_mapped() {
+                address_kind(&IpAddr::V4(v4))
+            } else {
+                "a reserved address"
+            }
         }
     }
 }
@@ -159,18 +281,28 @@ pub fn scan_reader(
     options: ScanOptions,
     emit: &mut dyn FnMut(Found) -> bool,
 ) -> std::io::Result<u64> {
+    scan_reader_report(reader, options, emit).map(|(lines, _)| lines)
+}
+
+/// [`scan_reader`], also returning the latest refused message ([`Rejection`]) — what to tell
+/// the user when there is no result.
+pub fn scan_reader_report(
+    reader: &mut dyn Read,
+    options: ScanOptions,
+    emit: &mut dyn FnMut(Found) -> bool,
+) -> std::io::Result<(u64, Option<Rejection>)> {
     let mut scanner = Scanner::new(options);
     loop {
         match scanner.read_from(reader, emit) {
             Ok((0, _)) => break,
             Ok((_, true)) => {}
-            Ok((_, false)) => return Ok(scanner.lines_read()),
+            Ok((_, false)) => return Ok((scanner.lines_read(), scanner.rejection().cloned())),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
     scanner.finish(emit);
-    Ok(scanner.lines_read())
+    Ok((scanner.lines_read(), scanner.rejection().cloned()))
 }
 
 /// Where `rk-parse-log --save` remembers the last job for `rk-connect`:

@@ -4,17 +4,26 @@ use std::io::Read;
 
 use super::decode::{Decoding, UTF8_BOM, sniff};
 use super::fields::{LineFields, clean, fields, parse_ip, parse_port, patterns};
+use super::table::{self, Row};
 use super::{
-    CHUNK, Found, MAX_LINE, ScanOptions, WINDOW, is_public, is_valid_hostname, is_valid_user,
+    CHUNK, Found, MAX_LINE, Rejected, Rejection, ScanOptions, WINDOW, is_public, is_valid_hostname,
+    is_valid_user,
 };
 
-/// Combines the fields of a window of lines (`center` names the user) into one result.
+type Fields = (String, String, Option<u16>);
+
+/// Combines the fields of a window of lines (`center` names the user) into one result — or
+/// says what was refused in the message's place: an address that is not public, an address or
+/// a port with something glued to it (`Err(None)`: nothing resembling a message).
 fn combine(
     window: &[LineFields],
     center: usize,
     allow_private: bool,
-) -> Option<(String, String, Option<u16>)> {
-    let user = window[center].users.first()?.1.clone();
+) -> Result<Fields, Option<(Rejected, usize)>> {
+    let user = match window[center].users.first() {
+        Some((_, u)) => u.clone(),
+        None => return Err(None),
+    };
 
     // Lines in order of closeness: the user's own line, then after it, then before it.
     let mut order = vec![center];
@@ -37,19 +46,81 @@ fn combine(
                 .map(|h| (i, *h))
         })
     };
-    let (host_line, (ip, attached_port, _)) = candidates(true).or_else(|| {
+    let refused = |port_only: bool| {
+        order.iter().find_map(|&i| {
+            window[i]
+                .rejected
+                .iter()
+                .find(|r| match r {
+                    Rejected::Port(_) => true,
+                    Rejected::Host(_) | Rejected::OptionLike(_) => !port_only,
+                    _ => false,
+                })
+                .map(|r| (r.clone(), i))
+        })
+    };
+    let chosen = candidates(true).or_else(|| {
         if allow_private {
             candidates(false)
         } else {
             None
         }
-    })?;
+    });
+    let Some((host_line, (ip, attached_port, _))) = chosen else {
+        if let Some((i, (ip, _, _))) = candidates(false) {
+            return Err(Some((Rejected::NotPublic(ip), i)));
+        }
+        return Err(refused(false));
+    };
 
     let port = attached_port
         .or_else(|| window[host_line].ports.first().copied())
         .or_else(|| window[center].ports.first().copied())
         .or_else(|| order.iter().find_map(|&i| window[i].ports.first().copied()));
-    Some((user, ip.to_string(), port))
+    // A port was given but is not one (`port 65536`, `32100abc`): the message is refused,
+    // not answered without its port.
+    if port.is_none()
+        && let Some(r) = refused(true)
+    {
+        return Err(Some(r));
+    }
+    Ok((user, ip.to_string(), port))
+}
+
+/// The line number at `offset`, counting on from the last one asked for (offsets only grow
+/// within one pass).
+fn line_number(buf: &[u8], cursor: &mut (usize, u64), offset: usize) -> u64 {
+    let (off, n) = *cursor;
+    let n = if offset >= off {
+        n + bytecount::count(&buf[off..offset], b'\n') as u64
+    } else {
+        n - bytecount::count(&buf[offset..off], b'\n') as u64
+    };
+    *cursor = (offset, n);
+    n
+}
+
+/// One value row of a table: each cell whole, or the row is refused.
+fn table_result(
+    user: &str,
+    host: &str,
+    port: &str,
+    allow_private: bool,
+) -> Result<Fields, Rejected> {
+    if !is_valid_user(user) {
+        return Err(Rejected::User(user.to_string()));
+    }
+    let Some(ip) = parse_ip(host).filter(|_| !host.starts_with('[')) else {
+        return Err(Rejected::Host(host.to_string()));
+    };
+    if !allow_private && !is_public(&ip) {
+        return Err(Rejected::NotPublic(ip));
+    }
+    let port = match port {
+        "" => None,
+        p => Some(parse_port(p).ok_or_else(|| Rejected::Port(p.to_string()))?),
+    };
+    Ok((user.to_string(), ip.to_string(), port))
 }
 
 /// Fields from a custom pattern's named groups, merged over what the window offers.
@@ -96,6 +167,8 @@ pub struct Scanner {
     skipping: bool,
     /// Last result, to drop repeats of one message within a window.
     last: Option<Found>,
+    /// The latest connection message that was refused, and why.
+    rejection: Option<Rejection>,
     /// How input bytes become the UTF-8 (or ASCII-compatible) text in `buf`.
     decoding: Decoding,
 }
@@ -113,6 +186,7 @@ impl Scanner {
             first_line: 1,
             skipping: false,
             last: None,
+            rejection: None,
             decoding: Decoding::Sniffing(Vec::new()),
         }
     }
@@ -239,13 +313,21 @@ impl Scanner {
         self.process(true, emit)
     }
 
-    /// The fields of the line starting at `start` (cut at MAX_LINE, cleaned).
-    fn line_fields(&self, start: usize, end: usize, want_users: bool) -> LineFields {
+    /// The latest connection message that was refused (a private address, an invalid user, a
+    /// port out of range…), with its line: what to tell a user when there is no result.
+    pub fn rejection(&self) -> Option<&Rejection> {
+        self.rejection.as_ref()
+    }
+
+    /// The text of the line starting at `start` (cut at MAX_LINE, cleaned).
+    fn line_text(&self, start: usize, end: usize) -> String {
         let e = memchr::memchr(b'\n', &self.buf[start..end]).map_or(end, |i| start + i);
-        fields(
-            &clean(&self.buf[start..e.min(start + MAX_LINE)]),
-            want_users,
-        )
+        clean(&self.buf[start..e.min(start + MAX_LINE)])
+    }
+
+    /// The fields of the line starting at `start`.
+    fn line_fields(&self, start: usize, end: usize, want_users: bool) -> LineFields {
+        fields(&self.line_text(start, end), want_users)
     }
 
     fn process(&mut self, at_end: bool, emit: &mut dyn FnMut(Found) -> bool) -> bool {
@@ -290,9 +372,68 @@ impl Scanner {
             let line_end = memchr::memchr(b'\n', &self.buf[hit..end]).map_or(end, |i| hit + i);
 
             // The user's own line first: most hits (a stray "user" or "@") end here.
-            let center_fields = self.line_fields(line_start, end, true);
+            let center_text = self.line_text(line_start, end);
+            if custom.is_none()
+                && let Some(header) = table::header(&center_text)
+            {
+                // A table: its rows follow the header; wait for them unless input ended.
+                let mut rows = Vec::new();
+                let mut pos = line_end;
+                let mut complete = false;
+                while rows.len() < WINDOW {
+                    let next = pos + 1;
+                    if next >= end {
+                        break;
+                    }
+                    let row_end =
+                        memchr::memchr(b'\n', &self.buf[next..end]).map_or(end, |i| next + i);
+                    match table::row(&header, &self.line_text(next, end)) {
+                        Row::Border => {}
+                        Row::End => {
+                            complete = true;
+                            break;
+                        }
+                        Row::Values { user, host, port } => rows.push((next, user, host, port)),
+                    }
+                    pos = row_end;
+                }
+                if !(complete || rows.len() == WINDOW || at_end) {
+                    new_scan_from = line_start;
+                    break;
+                }
+                handled_until = pos + 1;
+                for (row_start, user, host, port) in rows {
+                    let n = line_number(&self.buf, &mut line_cursor, row_start);
+                    match table_result(&user, &host, &port, self.options.allow_private) {
+                        Ok((user, host, port)) => {
+                            let found = Found {
+                                user,
+                                host,
+                                port,
+                                line: n,
+                            };
+                            if !self.deliver(found, emit) {
+                                return false;
+                            }
+                        }
+                        Err(why) => self.refuse(why, n),
+                    }
+                }
+                continue;
+            }
+            let center_fields = fields(&center_text, true);
             if custom.is_none() && center_fields.users.is_empty() {
                 handled_until = line_end + 1;
+                // A user was written where a user goes, and refused: say so if nothing else
+                // is found.
+                if let Some(why) = center_fields
+                    .rejected
+                    .iter()
+                    .find(|r| matches!(r, Rejected::User(_) | Rejected::OptionLike(_)))
+                {
+                    let n = line_number(&self.buf, &mut line_cursor, line_start);
+                    self.refuse(why.clone(), n);
+                }
                 continue;
             }
 
@@ -327,7 +468,7 @@ impl Scanner {
             // read, and a result is only final once the lines after it are in.
             let result = if custom.is_none() {
                 let alone = combine(std::slice::from_ref(&center_fields), 0, false);
-                if alone.as_ref().is_some_and(|r| r.2.is_some()) {
+                if alone.as_ref().is_ok_and(|r| r.2.is_some()) {
                     alone
                 } else {
                     if !complete_window {
@@ -362,37 +503,67 @@ impl Scanner {
                     .map(|(i, &s)| self.line_fields(s, end, i == center))
                     .collect();
                 caps.and_then(|caps| custom_result(&caps, &window, center))
+                    .ok_or(None)
             };
+            // The line that holds what was refused (the quick path looked at the user's only).
+            let result = result.map_err(|why| {
+                why.map(|(r, i)| {
+                    (
+                        r,
+                        if starts.len() > i {
+                            starts[i]
+                        } else {
+                            line_start
+                        },
+                    )
+                })
+            });
             handled_until = line_end + 1;
-            if let Some((user, host, port)) = result {
-                let (off, mut n) = line_cursor;
-                n += count_newlines(&self.buf[off..line_start]);
-                line_cursor = (line_start, n);
-                let found = Found {
-                    user,
-                    host,
-                    port,
-                    line: n,
-                };
-                let repeat = self.last.as_ref().is_some_and(|l| {
-                    l.user == found.user
-                        && l.host == found.host
-                        && l.port == found.port
-                        && found.line.saturating_sub(l.line) <= WINDOW as u64
-                });
-                if !repeat {
-                    self.last = Some(found.clone());
-                    if !emit(found) {
+            let n = line_number(&self.buf, &mut line_cursor, line_start);
+            match result {
+                Ok((user, host, port)) => {
+                    let found = Found {
+                        user,
+                        host,
+                        port,
+                        line: n,
+                    };
+                    if !self.deliver(found, emit) {
                         return false;
                     }
-                } else if let Some(l) = self.last.as_mut() {
-                    l.line = found.line;
                 }
+                Err(Some((why, at))) => {
+                    let n = line_number(&self.buf, &mut line_cursor, at);
+                    self.refuse(why, n)
+                }
+                Err(None) => {}
             }
         }
         self.scan_from = new_scan_from;
         self.compact();
         true
+    }
+
+    /// Passes a result on, unless it repeats the last one within a window; false: stop.
+    fn deliver(&mut self, found: Found, emit: &mut dyn FnMut(Found) -> bool) -> bool {
+        let repeat = self.last.as_ref().is_some_and(|l| {
+            l.user == found.user
+                && l.host == found.host
+                && l.port == found.port
+                && found.line.saturating_sub(l.line) <= WINDOW as u64
+        });
+        if repeat {
+            if let Some(l) = self.last.as_mut() {
+                l.line = found.line;
+            }
+            return true;
+        }
+        self.last = Some(found.clone());
+        emit(found)
+    }
+
+    fn refuse(&mut self, why: Rejected, line: u64) {
+        self.rejection = Some(Rejection::new(why, line));
     }
 
     /// Drops lines no window can reach any more, keeping WINDOW lines of context.

@@ -342,3 +342,167 @@ mod properties {
         }
     }
 }
+
+fn rejection(log: &str) -> Option<String> {
+    let mut results = Vec::new();
+    let (_, why) = scan_reader_report(&mut log.as_bytes(), ScanOptions::default(), &mut |f| {
+        results.push(f);
+        true
+    })
+    .unwrap();
+    assert!(results.is_empty(), "{results:?}");
+    why.map(|w| w.to_string())
+}
+
+#[test]
+fn tokens_are_taken_whole_or_not_at_all() {
+    for log in [
+        "Username: uprod_x$(reboot)  IP address: 3.80.3.168  Port: 22\n",
+        "ssh uprod_x;rm -rf ~ on 3.80.3.168 port 22\n",
+        "user: uprod_x`id`, host 3.80.3.168, port 22\n",
+        "login uprod_x|sh at 3.80.3.168 port 22\n",
+        "Username: uprod_x&&reboot IP 3.80.3.168 port 22\n",
+        "Username: \"uprod_x\"x IP 3.80.3.168 port 22\n",
+        "Username: alice'; IP 3.80.3.168 port 22\n",
+        "Username: -oProxyCommand=x IP 3.80.3.168 port 22\n",
+        "connect with -oProxyCommand=sh@3.80.3.168 (port 22)\n",
+    ] {
+        assert_eq!(one(log), None, "{log}");
+    }
+    // A host or port with something glued to it is not trimmed either.
+    for log in [
+        "Username: uprod_x  IP address: 3.80.3.168x  Port: 22\n",
+        "Username: uprod_x  IP address: 3.80.3.168.5  Port: 22\n",
+        "Username: uprod_x  IP address: -3.80.3.168  Port: 22\n",
+        "Username: uprod_x  IP address: 3.80.3.168  Port: 32100abc\n",
+        "Username: uprod_x  IP address: 3.80.3.168  Port: 0\n",
+        "Username: uprod_x  IP address: 3.80.3.168  Port: 65536\n",
+        "Username: uprod_x  IP address: 3.80.3.168:65536\n",
+    ] {
+        assert_eq!(one(log), None, "{log}");
+    }
+    // Punctuation that ends a sentence or a field still ends the token.
+    assert_eq!(
+        one("Your user is uprod_x; the host is 3.80.3.168. Port 22.\n"),
+        r("uprod_x", "3.80.3.168", Some(22))
+    );
+    assert_eq!(
+        one("user=uprod_x,ip=3.80.3.168,port=32100\n"),
+        r("uprod_x", "3.80.3.168", Some(32100))
+    );
+    assert_eq!(
+        one("(user 'uprod_x' at [3.80.3.168], port \"22\")\n"),
+        r("uprod_x", "3.80.3.168", Some(22))
+    );
+    // Backticks run a command in a shell: never a quote around a user.
+    assert_eq!(one("user `uprod_x` at 3.80.3.168 port 22\n"), None);
+}
+
+#[test]
+fn japanese_and_other_languages() {
+    for (log, expected) in [
+        (
+            "ユーザー名：uprod_00Grm、IPアドレス：3.80.3.168、ポート：32100。\n",
+            r("uprod_00Grm", "3.80.3.168", Some(32100)),
+        ),
+        (
+            "ジョブのユーザー名はalice、パブリックIPは３.８０.３.１６８、ポート番号は２２です。\n",
+            r("alice", "3.80.3.168", Some(22)),
+        ),
+        (
+            "SSH接続情報（ユーザー：uprod_x ／ ホスト：3.80.3.168 ／ ポート：32100）\n",
+            r("uprod_x", "3.80.3.168", Some(32100)),
+        ),
+        (
+            "クラスターの準備ができました\nユーザー名: uprod_jp\nパブリックIP: 54.1.2.3\nポート: 22\n",
+            r("uprod_jp", "54.1.2.3", Some(22)),
+        ),
+        (
+            "Benutzername: bob, öffentliche IP-Adresse: 3.80.3.168, Port: 32100\n",
+            r("bob", "3.80.3.168", Some(32100)),
+        ),
+        (
+            "Nom d'utilisateur : carol ; adresse IP publique : 3.80.3.168 ; port : 22\n",
+            r("carol", "3.80.3.168", Some(22)),
+        ),
+    ] {
+        assert_eq!(one(log), expected, "{log}");
+    }
+}
+
+#[test]
+fn tables() {
+    let bordered = "\
++-------------+-------------+-------+
+| Username    | Public IP   | Port  |
++-------------+-------------+-------+
+| uprod_00Grm | 3.80.3.168  | 32100 |
++-------------+-------------+-------+
+";
+    assert_eq!(one(bordered), r("uprod_00Grm", "3.80.3.168", Some(32100)));
+    let all = scan_all(bordered.as_bytes(), ScanOptions::default());
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0].line, 4);
+    let aligned = "\
+Connection details:
+USER        PUBLIC IP      PORT   STATUS
+alice       54.201.7.19    22     ready
+";
+    assert_eq!(one(aligned), r("alice", "54.201.7.19", Some(22)));
+    let japanese = "ユーザー名 | IPアドレス | ポート\nuprod_x | 3.80.3.168 | 32100\n";
+    assert_eq!(one(japanese), r("uprod_x", "3.80.3.168", Some(32100)));
+    // A table cell is whole too, and a private address is refused with its line.
+    assert_eq!(
+        rejection("| User | IP | Port |\n| x;rm | 3.80.3.168 | 22 |\n").as_deref(),
+        Some(
+            "line 2 names the user \"x;rm\", which is not a login name (letters, digits, _ . - only, not starting with -): the log may be damaged or not the platform's"
+        )
+    );
+    // Byte at a time: the same result once the rows are in.
+    let mut scanner = Scanner::new(ScanOptions::default());
+    let mut got = Vec::new();
+    for b in bordered.as_bytes() {
+        scanner.push(std::slice::from_ref(b), &mut |f| {
+            got.push(f);
+            true
+        });
+    }
+    scanner.finish(&mut |f| {
+        got.push(f);
+        true
+    });
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].port, Some(32100));
+}
+
+#[test]
+fn what_was_refused_is_said_with_its_line() {
+    assert_eq!(
+        rejection("job started\n\n\n\nSSH: uprod_x@127.0.0.1 port 22\n").as_deref(),
+        Some(
+            "line 5 names 127.0.0.1, a loopback address, not a public one: pass --allow-private if this cluster is on your own network (VPN, on-premises)"
+        )
+    );
+    assert_eq!(
+        rejection("Username: uprod_x  IP address: 10.0.0.5  Port: 22\n").as_deref(),
+        Some(
+            "line 1 names 10.0.0.5, a private address, not a public one: pass --allow-private if this cluster is on your own network (VPN, on-premises)"
+        )
+    );
+    assert_eq!(
+        rejection("Username: uprod_x$(reboot)  IP address: 3.80.3.168  Port: 22\n").as_deref(),
+        Some(
+            "line 1 names the user \"uprod_x$(reboot)\", which is not a login name (letters, digits, _ . - only, not starting with -): the log may be damaged or not the platform's"
+        )
+    );
+    assert_eq!(
+        rejection("Username: uprod_x  IP address: 3.80.3.168  Port: 65536\n").as_deref(),
+        Some("line 1 names the port \"65536\", which is not a port number (1-65535)")
+    );
+    assert_eq!(
+        rejection("Username: uprod_x  IP address: 3.80.3.168x  Port: 22\n").as_deref(),
+        Some("line 1 names \"3.80.3.168x\", which is not an IP address")
+    );
+    // Nothing resembling a message: nothing to say.
+    assert_eq!(rejection("compiling...\nuser time 3.2s\n"), None);
+}
