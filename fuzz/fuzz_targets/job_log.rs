@@ -1,5 +1,6 @@
 //! The job-log scanner on arbitrary bytes: never panics, finds only valid results, and finds
-//! the same whether the log arrives in one piece or in arbitrary chunks (a live `tail -f`).
+//! the same (results and the refused message) whether the log arrives in one piece or in
+//! arbitrary chunks (a live `tail -f`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -13,7 +14,12 @@ fuzz_target!(|data: &[u8]| {
         allow_private: control & 1 == 1,
         custom: Vec::new(),
     };
-    let whole = joblog::scan_all(log, options.clone());
+    let mut whole = Vec::new();
+    let (_, refused) = joblog::scan_reader_report(&mut &log[..], options.clone(), &mut |f| {
+        whole.push(f);
+        true
+    })
+    .expect("reading a slice");
     for found in &whole {
         assert!(joblog::is_valid_user(&found.user), "{found:?}");
         assert!(found.port.is_none_or(|p| p != 0), "{found:?}");
@@ -34,4 +40,6 @@ fuzz_target!(|data: &[u8]| {
         true
     });
     assert_eq!(whole, chunked);
+    // What was refused, and on which line, does not depend on the chunks either.
+    assert_eq!(refused.as_ref(), scanner.rejection());
 });

@@ -284,7 +284,18 @@ mod properties {
             Just(b"\\u001b".to_vec()),
             Just(b"https://".to_vec()),
             Just(b"support@example.com".to_vec()),
-            "[a-zA-Z0-9_ $;`'\"-]{0,12}".prop_map(String::into_bytes),
+            Just("ユーザー名：".as_bytes().to_vec()),
+            Just("、ポート：".as_bytes().to_vec()),
+            Just("IPアドレスは".as_bytes().to_vec()),
+            Just("３２１００".as_bytes().to_vec()),
+            Just(b"| Username | Public IP | Port |\n".to_vec()),
+            Just(b"+------+-----+\n".to_vec()),
+            Just(b" | ".to_vec()),
+            Just(b"USER   PUBLIC IP   PORT\n".to_vec()),
+            Just(b"   ".to_vec()),
+            Just(b"-o".to_vec()),
+            Just(b"Benutzername: ".to_vec()),
+            "[a-zA-Z0-9_ $;`'\"|&()-]{0,12}".prop_map(String::into_bytes),
             proptest::collection::vec(any::<u8>(), 0..8),
         ]
     }
@@ -305,7 +316,12 @@ mod properties {
         /// results as feeding it whole.
         #[test]
         fn results_are_valid_and_chunking_does_not_matter(data in log(), cut in 1usize..64) {
-            let whole = scan_all(&data, ScanOptions::default());
+            let mut whole = Vec::new();
+            let (_, refused) = scan_reader_report(&mut &data[..], ScanOptions::default(), &mut |f| {
+                whole.push(f);
+                true
+            })
+            .unwrap();
             for f in &whole {
                 prop_assert!(is_valid_user(&f.user), "{:?}", f);
                 let ip: IpAddr = f.host.parse().expect("host is an address");
@@ -320,6 +336,8 @@ mod properties {
             }
             scanner.finish(&mut |f| { pieces.push(f); true });
             prop_assert_eq!(whole, pieces);
+            // What was refused (and where) does not depend on the cuts either.
+            prop_assert_eq!(refused.as_ref(), scanner.rejection());
         }
 
         /// A UTF-16 copy (either byte order, with its BOM, as PowerShell writes it) gives
