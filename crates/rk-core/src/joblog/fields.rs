@@ -41,8 +41,11 @@ pub(super) fn patterns() -> &'static Patterns {
     P.get_or_init(|| {
         let re = |s: &str| Regex::new(s).expect("built-in pattern");
         let stems = labels::user_stems();
-        // Literal-only, so the regex engine runs a SIMD multi-literal search over the chunk:
-        // each user-label stem as written, Capitalised and in capitals, `uprod_` and `@`.
+        // Literal-only, so the regex engine runs a SIMD multi-literal search (Teddy) over the
+        // chunk: each user-label stem as written, Capitalised and in capitals, and `uprod_`.
+        // Not `@`: a one-byte literal would cut every literal's fingerprint to one byte and
+        // make common letters candidates (measured: 95 MB in 0.32 s instead of 0.07 s); the
+        // scanner finds `@` with memchr instead.
         let mut literals: Vec<String> = Vec::new();
         for stem in &stems {
             literals.push(regex::escape(stem));
@@ -53,7 +56,7 @@ pub(super) fn patterns() -> &'static Patterns {
                 literals.push(regex::escape(&stem.to_ascii_uppercase()));
             }
         }
-        literals.extend(["uprod_".to_string(), "@".to_string()]);
+        literals.push("uprod_".to_string());
         let linking = alternation(&labels::linking_words());
         Patterns {
             prefilter: BytesRegex::new(&literals.join("|")).expect("prefilter"),

@@ -2,25 +2,34 @@
 //!
 //! The platform's wording varies ("Username: uprod_x  IP address: 1.2.3.4  Port: 22",
 //! "the job username is uprod_x and the public IP address is 1.2.3.4, port 32100",
-//! "uprod_x@1.2.3.4 (port 32100)", a multi-line "SSH connection details:" block, JSON lines…),
-//! so recognition is a small set of field patterns rather than one sentence:
+//! "uprod_x@1.2.3.4 (port 32100)", a multi-line "SSH connection details:" block, JSON lines,
+//! Japanese "ユーザー名：uprod_x、IPアドレス：1.2.3.4、ポート：32100。", a table…), so recognition
+//! is a small set of field patterns rather than one sentence:
 //!
 //! | field | recognised as |
 //! |---|---|
-//! | user  | `uprod_…`; a name after `username`/`user`/`login` (`:`, `=`, `is`, or a space); `NAME@IP` |
+//! | user  | `uprod_…`; the value after a user label of any language in [`labels`] (`:`, `=`, `is`, `は`, or a space); `NAME@IP` |
 //! | host  | a valid IPv4 (each octet ≤ 255) or IPv6 address; **public** addresses only, unless [`ScanOptions::allow_private`] |
-//! | port  | `port 32100`, `Port: 22`, `(port 32100)`, `-p 32100`, `IP:32100`, `[v6]:32100` |
+//! | port  | the value after a port label (`port 32100`, `Port: 22`, `ポート：32100`), `-p 32100`, `IP:32100`, `[v6]:32100` |
+//!
+//! Every value is a whole token (`token.rs`): `uprod_x$(id)` is no user, `3.80.3.168x` no
+//! address, `32100abc` no port, and a word starting with `-` is never a user or a host —
+//! refused, never trimmed into something plausible. Full-width forms (`：`, `３２１００`) are read
+//! as their ASCII twins. A table (`Username | Public IP | Port`, bordered, with bars or aligned)
+//! gives its value rows, where the port is a bare number (`table.rs`).
 //!
 //! A result needs a user and a host; the port is optional (unknown → `None`, and the connect tool
-//! probes 32100 then 22). Fields combine within a window of [`WINDOW`] lines on either side of
-//! the line naming the user; URLs and e-mail addresses are removed before looking, so
-//! `https://52.216.1.9:443/` or `support@example.com` never become a host, port or user.
+//! probes 32100 then 22) unless one was written and refused. Fields combine within a window of
+//! [`WINDOW`] lines on either side of the line naming the user; URLs and e-mail addresses are
+//! removed before looking, so `https://52.216.1.9:443/` or `support@example.com` never become a
+//! host, port or user. A message whose parts were refused is kept as a [`Rejection`] (line,
+//! token, reason, the flag that accepts it): what to tell the user when nothing was found.
 //!
-//! The scanner is streaming and fast: it reads big chunks, runs one literal prefilter
-//! (`user`, `login`, `uprod_`, `@`) over the whole chunk, and analyses only the few lines around
-//! a hit. Memory is bounded: at most one chunk plus a few carried lines, and a line longer than
-//! [`MAX_LINE`] keeps only its first [`MAX_LINE`] bytes (the rest of that line is skipped, not
-//! the rest of the file).
+//! The scanner is streaming and fast: it reads big chunks, runs one literal prefilter (the user
+//! labels' stems and `uprod_`) and a memchr for `@` over the whole chunk, and analyses only the
+//! few lines around a hit. Memory is bounded: at most one chunk plus a few carried lines, and a
+//! line longer than [`MAX_LINE`] keeps only its first [`MAX_LINE`] bytes (the rest of that line
+//! is skipped, not the rest of the file).
 
 use std::borrow::Cow;
 use std::io::Read;

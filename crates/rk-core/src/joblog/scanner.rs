@@ -87,6 +87,25 @@ fn combine(
     Ok((user, ip.to_string(), port))
 }
 
+/// Two lists of hits, each in order, as one list in order.
+fn merge_sorted(
+    a: Vec<(usize, Option<usize>)>,
+    b: Vec<(usize, Option<usize>)>,
+) -> Vec<(usize, Option<usize>)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => {
+                out.push(if x <= y { a.next() } else { b.next() }.expect("peeked"))
+            }
+            (Some(_), None) => out.extend(a.by_ref()),
+            (None, Some(_)) => out.extend(b.by_ref()),
+            (None, None) => return out,
+        }
+    }
+}
+
 /// The line number at `offset`, counting on from the last one asked for (offsets only grow
 /// within one pass).
 fn line_number(buf: &[u8], cursor: &mut (usize, u64), offset: usize) -> u64 {
@@ -350,6 +369,13 @@ impl Scanner {
             .find_iter(region)
             .map(|m| (self.scan_from + m.start(), None))
             .collect();
+        // `user@host`: `@` by memchr (see `Patterns::prefilter`), merged in order.
+        let ats: Vec<(usize, Option<usize>)> = memchr::memchr_iter(b'@', region)
+            .map(|i| (self.scan_from + i, None))
+            .collect();
+        if !ats.is_empty() {
+            hits = merge_sorted(hits, ats);
+        }
         for (k, c) in self.options.custom.iter().enumerate() {
             hits.extend(
                 c.regex
