@@ -449,3 +449,39 @@ fn exe_logs_in_through_a_named_pipe_agent_and_forwards_it() {
     let out = run(&mut agent_connect(&[], "ssh-add -l"));
     assert_eq!(out.code(), Some(2), "{}", out.stdout_str());
 }
+
+#[test]
+#[ignore = "Windows .exe under Wine: run by cargo xtask windows test"]
+fn exe_uses_the_default_places_under_the_profile() {
+    let _places = rk_e2e::wine::default_places();
+    let w = world(&["openssh/ed25519.pub"]);
+    let profile = rk_e2e::wine::wine().profile();
+    let ssh_dir = profile.join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).unwrap();
+    std::fs::copy(
+        fixtures().join("keys/openssh/ed25519"),
+        ssh_dir.join("id_ed25519"),
+    )
+    .unwrap();
+    set_mode(&ssh_dir.join("id_ed25519"), 0o600);
+    // No -i, no --known-hosts: %USERPROFILE%\.ssh\id_ed25519 logs in, and the host key is
+    // remembered in %USERPROFILE%\.ssh\known_hosts in OpenSSH's format.
+    let out = run(w
+        .sb
+        .rk("rk-connect")
+        .args(["--no-agent", "--accept-new"])
+        .arg(w.sshd.dest())
+        .args(["echo", "defaults"]));
+    out.assert_ok("default key and known_hosts");
+    assert_eq!(out.stdout_str(), "defaults\n");
+    let known = std::fs::read_to_string(ssh_dir.join("known_hosts")).unwrap();
+    assert!(
+        known.starts_with(&format!("[127.0.0.1]:{} ssh-ed25519 ", w.sshd.port)),
+        "{known}"
+    );
+    assert!(
+        out.stderr_str().contains(r"to %USERPROFILE%\.ssh\known_hosts."),
+        "{}",
+        out.stderr_str()
+    );
+}
