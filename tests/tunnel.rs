@@ -32,7 +32,7 @@ fn start_tunnel(sb: &Sandbox, sshd: &Sshd, forwards: &[&str]) -> Tunnel {
     let (tx, rx) = std::sync::mpsc::channel();
     let want = forwards
         .iter()
-        .filter(|f| f.starts_with("-L") || f.starts_with("-D"))
+        .filter(|f| f.starts_with("-L") || f.starts_with("-D") || f.starts_with("-R"))
         .count();
     let reader = std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -45,7 +45,15 @@ fn start_tunnel(sb: &Sandbox, sshd: &Sshd, forwards: &[&str]) -> Tunnel {
         let line = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .expect("rk-connect did not report its forwards");
-        // "Forwarding 127.0.0.1:PORT → …" / "SOCKS proxy on 127.0.0.1:PORT …"
+        // "Allocated port PORT for remote forward to …" (-R), then "Forwarding port PORT on the
+        // cluster → …"; "Forwarding 127.0.0.1:PORT → …" (-L) / "SOCKS proxy on 127.0.0.1:PORT …"
+        if let Some(rest) = line.strip_prefix("Allocated port ") {
+            ports.push(rest.split_whitespace().next().unwrap().parse().unwrap());
+            continue;
+        }
+        if line.starts_with("Forwarding port ") {
+            continue;
+        }
         if let Some(addr) = line
             .split_whitespace()
             .find(|w| w.starts_with("127.0.0.1:"))
@@ -117,6 +125,105 @@ fn local_forward_through_a_jump_host_moves_10_mb_byte_exact() {
     assert!(
         node.log()
             .contains(&format!("target 127.0.0.1 port {}", echo.port))
+    );
+}
+
+#[test]
+fn remote_forward_carries_50_concurrent_connections_byte_exact() {
+    let (sb, sshd, echo) = (Sandbox::new(), sshd(), EchoServer::start());
+    // Port 0: the cluster's sshd picks the port and rk-connect prints it, as ssh does.
+    let t = start_tunnel(&sb, &sshd, &[&format!("-R0:127.0.0.1:{}", echo.port)]);
+    assert_eq!(t.ports.len(), 1);
+    // The "cluster" is this machine's loopback: connect to the port its sshd listens on.
+    concurrent_echo(t.ports[0], 50).unwrap();
+    let log = sshd.log();
+    assert!(log.contains("tcpip-forward"), "{log}");
+}
+
+#[test]
+fn remote_forward_to_a_closed_port_closes_only_that_connection() {
+    let (sb, sshd, echo) = (Sandbox::new(), sshd(), EchoServer::start());
+    let closed = free_port();
+    let t = start_tunnel(
+        &sb,
+        &sshd,
+        &[
+            &format!("-R0:127.0.0.1:{closed}"),
+            &format!("-R0:127.0.0.1:{}", echo.port),
+        ],
+    );
+    // Nothing listens on this side: the cluster's connection is closed, no data.
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", t.ports[0])).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = conn.read_to_end(&mut buf);
+    assert!(buf.is_empty());
+    // The tunnel is still there, and the other forward works.
+    assert_eq!(
+        round_trip(t.ports[1], b"still alive").unwrap(),
+        b"still alive"
+    );
+}
+
+#[test]
+fn remote_forward_reached_by_a_command_on_the_cluster() {
+    let (sb, sshd) = (Sandbox::new(), sshd());
+    let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let http_port = http.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in http.incoming().take(2) {
+            let Ok(mut conn) = conn else { continue };
+            let mut req = [0u8; 4096];
+            let _ = conn.read(&mut req);
+            let body = "licence server here\n";
+            let _ = write!(
+                conn,
+                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let remote_port = free_low_port();
+    sb.fixture("keys/openssh/ed25519");
+    let out = run(sb
+        .rk_connect()
+        .arg("-i")
+        .arg(sb.path().join("ed25519"))
+        .arg(format!("-R{remote_port}:127.0.0.1:{http_port}"))
+        .arg(sshd.dest())
+        .args([
+            "curl",
+            "-sS",
+            "--max-time",
+            "20",
+            &format!("http://127.0.0.1:{remote_port}/"),
+        ]));
+    out.assert_ok("curl on the cluster through -R");
+    assert_eq!(out.stdout_str(), "licence server here\n");
+}
+
+#[test]
+fn remote_forward_refused_by_the_server_is_an_error() {
+    let sb = Sandbox::new();
+    let pubkey = fixtures().join("keys/openssh/ed25519.pub");
+    let mut sshd = Sshd::prepare(&[pubkey.as_path()]);
+    sshd.config_first = "AllowTcpForwarding no\n".into();
+    sshd.launch();
+    sb.fixture("keys/openssh/ed25519");
+    let out = run(sb
+        .rk_connect()
+        .arg("-i")
+        .arg(sb.path().join("ed25519"))
+        .args(["-N", "-R0:127.0.0.1:9"])
+        .arg(sshd.dest()));
+    assert_eq!(out.code(), Some(255));
+    assert!(
+        out.stderr_str()
+            .contains("the cluster refused the remote forward -R 0:127.0.0.1:9")
+            && out.stderr_str().contains("AllowTcpForwarding"),
+        "{}",
+        out.stderr_str()
     );
 }
 

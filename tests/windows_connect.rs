@@ -480,7 +480,8 @@ fn exe_uses_the_default_places_under_the_profile() {
         "{known}"
     );
     assert!(
-        out.stderr_str().contains(r"to %USERPROFILE%\.ssh\known_hosts."),
+        out.stderr_str()
+            .contains(r"to %USERPROFILE%\.ssh\known_hosts."),
         "{}",
         out.stderr_str()
     );

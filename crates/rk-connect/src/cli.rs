@@ -16,6 +16,7 @@ Examples:
   rk-connect rk-job                             a Host block in ~/.ssh/config (rk-parse-log --format ssh-config)
   rk-connect -N -L 8888:localhost:8888 DEST     reach a server on the cluster at localhost:8888
   rk-connect -N -D 1080 DEST                    a SOCKS proxy for web UIs on the compute nodes
+  rk-connect -N -R 27000:licence.example.org:27000 DEST   the cluster reaches your licence server
   rk-connect --node node2                       a compute node of the saved job, through its head node
   rk-connect -J uprod_00Grm@3.80.3.168 node2 -- nvidia-smi   the same with ssh's -J
   rk-connect -A DEST -- git pull                use your local agent's keys on the cluster
@@ -150,6 +151,12 @@ pub struct Cli {
     /// seen from the head node (e.g. -L 8888:localhost:8888 for a notebook). PORT 0 picks one.
     #[arg(short = 'L', value_name = "[BIND:]PORT:HOST:HOSTPORT")]
     pub local_forward: Vec<String>,
+
+    /// Remote forward [BIND:]PORT:HOST:HOSTPORT: the cluster listens on PORT (its loopback
+    /// unless BIND) and its connections reach HOST:HOSTPORT as seen from here (e.g. a licence
+    /// server on your network). PORT 0: the cluster picks one and rk prints it
+    #[arg(short = 'R', value_name = "[BIND:]PORT:HOST:HOSTPORT")]
+    pub remote_forward: Vec<String>,
 
     /// SOCKS5/SOCKS4a proxy on [BIND:]PORT through the cluster (PuTTY's "Dynamic")
     #[arg(short = 'D', value_name = "[BIND:]PORT")]

@@ -44,6 +44,8 @@ pub(crate) struct Setup<'a> {
     pub(crate) known_hosts: PathBuf,
     pub(crate) config: Arc<client::Config>,
     pub(crate) forward_agent: bool,
+    /// `-R` forwards granted on the final hop.
+    pub(crate) remote_forwards: crate::remote::Table,
     pub(crate) log: &'a Log,
 }
 
@@ -137,6 +139,8 @@ where
             verbose: cli.verbose,
         },
         forward_agent: last && setup.forward_agent,
+        remote_forwards: last.then(|| setup.remote_forwards.clone()),
+        verbose: cli.verbose,
     };
     setup
         .log

@@ -129,6 +129,15 @@ pub enum Error {
     },
 
     #[error(
+        "the cluster refused the remote forward -R {spec} ({error}): is port {port} free there, and does its sshd allow forwarding (AllowTcpForwarding)?"
+    )]
+    RemoteForwardRefused {
+        spec: String,
+        port: u16,
+        error: Box<russh::Error>,
+    },
+
+    #[error(
         "local port {port} is already in use on {addr}: pick another (-L 0:… picks a free one)"
     )]
     PortInUse { addr: String, port: u16 },
@@ -186,6 +195,7 @@ impl Error {
             | Error::PermissionDenied { .. }
             | Error::AuthProtocol { .. }
             | Error::PortInUse { .. }
+            | Error::RemoteForwardRefused { .. }
             | Error::Listen { .. }
             | Error::Channel { .. }
             | Error::ConnectionLost { .. }

@@ -62,20 +62,29 @@ fn port(s: &str, spec: &str) -> Result<u16, Error> {
 }
 
 pub fn parse_local(spec: &str) -> Result<LocalForward, Error> {
+    parse_forward("-L", spec, "-L 8888:localhost:8888")
+}
+
+/// `-R [BIND:]PORT:HOST:HOSTPORT`: the same fields, the listening side on the cluster.
+pub fn parse_remote(spec: &str) -> Result<LocalForward, Error> {
+    parse_forward("-R", spec, "-R 27000:licence.example.org:27000")
+}
+
+fn parse_forward(flag: &str, spec: &str, example: &str) -> Result<LocalForward, Error> {
     let f = fields(spec);
     let (bind, rest) = match f.len() {
         3 => (None, &f[..]),
         4 => (Some(f[0].clone()), &f[1..]),
         _ => {
             return Err(Error::Usage(format!(
-                "-L {spec:?}: expected [BIND:]PORT:HOST:HOSTPORT, e.g. -L 8888:localhost:8888"
+                "{flag} {spec:?}: expected [BIND:]PORT:HOST:HOSTPORT, e.g. {example}"
             )));
         }
     };
     let host_port = port(&rest[2], spec)?;
     if host_port == 0 || rest[1].is_empty() {
         return Err(Error::Usage(format!(
-            "-L {spec:?}: the destination needs a host and a port"
+            "{flag} {spec:?}: the destination needs a host and a port"
         )));
     }
     Ok(LocalForward {
@@ -220,7 +229,12 @@ fn read_cap(active: usize) -> usize {
     }
 }
 
-async fn pump(socket: TcpStream, channel: russh::Channel<client::Msg>) -> Result<(), String> {
+/// Pumps one connection both ways (upload and download under the shared budget), with
+/// half-close; used by -L, -D and -R alike.
+pub(crate) async fn pump(
+    socket: TcpStream,
+    channel: russh::Channel<client::Msg>,
+) -> Result<(), String> {
     let _active = Active::enter();
     let (mut reader, writer) = channel.split();
     let (mut sock_read, mut sock_write) = socket.into_split();

@@ -6,6 +6,7 @@ use russh::{Channel, ChannelOpenFailure};
 
 use crate::agent;
 use crate::host_key::HostKeyCheck;
+use crate::remote;
 
 /// An authenticated (or authenticating) SSH connection to one hop.
 pub(crate) type Connection = client::Handle<Client>;
@@ -15,6 +16,9 @@ pub(crate) struct Client {
     /// `-A`: accept `auth-agent@openssh.com` channels. Off: the server cannot reach the agent
     /// even if it asks without our request.
     pub(crate) forward_agent: bool,
+    /// `-R`: where connections on the forwarded ports go (the final hop only).
+    pub(crate) remote_forwards: Option<remote::Table>,
+    pub(crate) verbose: bool,
 }
 
 impl client::Handler for Client {
@@ -41,6 +45,34 @@ impl client::Handler for Client {
         }
         reply.accept().await;
         tokio::spawn(agent::relay(channel));
+        Ok(())
+    }
+
+    async fn server_channel_open_forwarded_tcpip(
+        &mut self,
+        channel: Channel<client::Msg>,
+        _connected_address: &str,
+        connected_port: u32,
+        originator_address: &str,
+        originator_port: u32,
+        reply: client::ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        match &self.remote_forwards {
+            Some(table) => remote::accept(
+                table,
+                channel,
+                connected_port,
+                format!("{originator_address}:{originator_port}"),
+                reply,
+                self.verbose,
+            ),
+            None => {
+                reply
+                    .reject(ChannelOpenFailure::AdministrativelyProhibited)
+                    .await
+            }
+        }
         Ok(())
     }
 }

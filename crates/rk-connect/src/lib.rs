@@ -18,6 +18,7 @@ mod forward;
 mod handler;
 mod host_key;
 mod password;
+mod remote;
 mod resolve;
 mod session;
 mod transport;
@@ -89,9 +90,19 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
         .iter()
         .map(|s| forward::parse_dynamic(s))
         .collect::<Result<Vec<_>, _>>()?;
-    if cli.no_command && local_forwards.is_empty() && dynamic_forwards.is_empty() {
+    let remote_forwards = cli
+        .remote_forward
+        .iter()
+        .map(|s| forward::parse_remote(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    if cli.no_command
+        && local_forwards.is_empty()
+        && dynamic_forwards.is_empty()
+        && remote_forwards.is_empty()
+    {
         return Err(Error::Usage(
-            "-N keeps only forwards running: add -L PORT:HOST:HOSTPORT or -D PORT".into(),
+            "-N keeps only forwards running: add -L PORT:HOST:HOSTPORT, -R PORT:HOST:HOSTPORT or -D PORT"
+                .into(),
         ));
     }
 
@@ -119,6 +130,7 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
         known_hosts,
         config: Arc::new(client_config(&cli)?),
         forward_agent,
+        remote_forwards: remote::Table::default(),
         log: &log,
     };
 
@@ -164,6 +176,28 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
             Arc::clone(&handle),
             cli.verbose,
         ));
+    }
+
+    // Remote forwards: the cluster listens; a refusal is an error before anything runs.
+    for (fwd, spec) in remote_forwards.iter().zip(&cli.remote_forward) {
+        let port = remote::request(&handle, fwd, &setup.remote_forwards, spec).await?;
+        if fwd.port == 0 {
+            // ssh's wording, which scripts look for.
+            eprintln!(
+                "Allocated port {port} for remote forward to {}:{}",
+                fwd.host, fwd.host_port
+            );
+        }
+        eprintln!(
+            "Forwarding port {port} on the cluster → {}:{} here{}",
+            fwd.host,
+            fwd.host_port,
+            if cli.no_command {
+                " (Ctrl-C to stop)"
+            } else {
+                ""
+            }
+        );
     }
 
     // Run: the shell, the command, or only the forwards.

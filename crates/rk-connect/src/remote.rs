@@ -1,0 +1,109 @@
+//! `-R` remote forwards: the cluster's sshd listens (`tcpip-forward`) and opens a
+//! `forwarded-tcpip` channel for each connection it accepts; rk-connect connects each to
+//! HOST:HOSTPORT on this side and pumps it like a `-L` connection (same budget, half-close).
+//! One failing connection closes only itself.
+
+use std::sync::{Arc, Mutex};
+
+use russh::client::{self, ChannelOpenHandle};
+use russh::{Channel, ChannelOpenFailure};
+use tokio::net::TcpStream;
+
+use crate::Error;
+use crate::forward::{LocalForward, pump};
+use crate::handler::Connection;
+
+/// A forward the server agreed to: where it listens, and where its connections go.
+#[derive(Clone, Debug)]
+struct Granted {
+    port: u32,
+    host: String,
+    host_port: u16,
+}
+
+/// The forwards granted so far, shared with the connection's handler.
+#[derive(Clone, Default)]
+pub(crate) struct Table(Arc<Mutex<Vec<Granted>>>);
+
+impl Table {
+    fn target(&self, port: u32) -> Option<(String, u16)> {
+        let granted = self.0.lock().ok()?;
+        granted
+            .iter()
+            .find(|g| g.port == port)
+            .map(|g| (g.host.clone(), g.host_port))
+    }
+}
+
+/// Asks the server to listen for `fwd`; returns the port it listens on (the one it chose when
+/// `fwd.port` is 0).
+pub(crate) async fn request(
+    handle: &Connection,
+    fwd: &LocalForward,
+    table: &Table,
+    spec: &str,
+) -> Result<u32, Error> {
+    // As ssh: no bind address means the server's loopback ("localhost"), `*` all addresses.
+    let bind = match fwd.bind.as_deref() {
+        None => "localhost".to_string(),
+        Some("*") => String::new(),
+        Some(b) => b.to_string(),
+    };
+    let asked = u32::from(fwd.port);
+    let port =
+        handle
+            .tcpip_forward(bind, asked)
+            .await
+            .map_err(|error| Error::RemoteForwardRefused {
+                spec: spec.to_string(),
+                port: fwd.port,
+                error: error.into(),
+            })?;
+    // The server answers 0 when it listens on the port that was asked for.
+    let port = if asked == 0 { port } else { asked };
+    if let Ok(mut granted) = table.0.lock() {
+        granted.push(Granted {
+            port,
+            host: fwd.host.clone(),
+            host_port: fwd.host_port,
+        });
+    }
+    Ok(port)
+}
+
+/// A connection the server accepted on a forwarded port: connect it on this side, then pump.
+/// Runs on its own task, so a slow local connect never holds up the session.
+pub(crate) fn accept(
+    table: &Table,
+    channel: Channel<client::Msg>,
+    connected_port: u32,
+    originator: String,
+    reply: ChannelOpenHandle,
+    verbose: bool,
+) {
+    let Some((host, port)) = table.target(connected_port) else {
+        tokio::spawn(reply.reject(ChannelOpenFailure::AdministrativelyProhibited));
+        return;
+    };
+    tokio::spawn(async move {
+        match TcpStream::connect((host.as_str(), port)).await {
+            Ok(socket) => {
+                let _ = socket.set_nodelay(true);
+                reply.accept().await;
+                if let Err(e) = pump(socket, channel).await
+                    && verbose
+                {
+                    eprintln!("rk-connect: {originator} → {host}:{port}: {e}\r");
+                }
+            }
+            Err(e) => {
+                if verbose {
+                    eprintln!(
+                        "rk-connect: remote forward from {originator}: cannot connect to {host}:{port}: {e}\r"
+                    );
+                }
+                reply.reject(ChannelOpenFailure::ConnectFailed).await;
+            }
+        }
+    });
+}
