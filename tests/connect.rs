@@ -493,6 +493,37 @@ fn interactive_shell_on_a_pty() {
 }
 
 #[test]
+fn escape_sequences_on_a_pty() {
+    let w = world(&["openssh/ed25519.pub"]);
+    let key = w.sb.fixture("keys/openssh/ed25519");
+    let mut cmd = w.connect(&key);
+    cmd.env("TERM", "dumb").env_remove("SSH_AUTH_SOCK");
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn under a pty");
+    p.send_line("echo MARK$((40+2))").unwrap();
+    p.exp_string("MARK42").unwrap();
+    // A ~ in mid-line reaches the remote unchanged (its output, not its echo, is matched).
+    p.send_line("echo 'a~b' | tr a Z").unwrap();
+    p.exp_string("Z~b").unwrap();
+    // After a newline: ~? lists the escapes (locally), ~~ sends one ~.
+    p.send("~?").unwrap();
+    p.flush().unwrap();
+    p.exp_string("Supported escape sequences:").unwrap();
+    p.exp_string("terminate connection").unwrap();
+    p.send_line("read v; echo \"[$v]\"").unwrap();
+    p.send("~~x\n").unwrap();
+    p.flush().unwrap();
+    p.exp_string("[~x]").unwrap();
+    // ~. ends the session at once, with ssh's status.
+    p.send("\n~.").unwrap();
+    p.flush().unwrap();
+    p.exp_eof().unwrap();
+    match p.process().wait().unwrap() {
+        rexpect::process::WaitStatus::Exited(_, code) => assert_eq!(code, 255),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn ssh_config_host_block_from_rk_parse_log() {
     let w = world(&["openssh/ed25519.pub"]);
     let key = w.sb.fixture("keys/openssh/ed25519");

@@ -170,6 +170,11 @@ pub struct Cli {
     #[arg(short = 'c', value_name = "CIPHER")]
     pub cipher: Option<String>,
 
+    /// Escape character of an interactive session (default ~; `none` disables): after a newline,
+    /// ~. disconnects, ~? lists the escapes, ~# the forwarded connections, ~~ sends a ~
+    #[arg(short = 'e', value_name = "CHAR|none")]
+    pub escape_char: Option<String>,
+
     /// Log the connection steps with timestamps to stderr
     #[arg(short = 'v')]
     pub verbose: bool,

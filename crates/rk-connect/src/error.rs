@@ -161,6 +161,10 @@ pub enum Error {
     )]
     ConnectionLost { host: String, during: &'static str },
 
+    /// `~.` typed in the session.
+    #[error("connection to {host} closed (~.)")]
+    EscapeDisconnect { host: String },
+
     /// SIGTERM or SIGHUP while the session ran.
     #[error("{0}")]
     Signal(&'static str),
@@ -199,6 +203,7 @@ impl Error {
             | Error::Listen { .. }
             | Error::Channel { .. }
             | Error::ConnectionLost { .. }
+            | Error::EscapeDisconnect { .. }
             | Error::Signal(_)
             | Error::Runtime(_) => EXIT_RK_ERROR,
         }

@@ -199,6 +199,11 @@ const MAX_READ: usize = 256 * 1024;
 /// Connections being pumped right now (across all forwards of this process).
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 
+/// Forwarded connections (-L, -D, -R) open right now, for `~#`.
+pub(crate) fn active_connections() -> usize {
+    ACTIVE.load(Ordering::Relaxed)
+}
+
 /// Counts one connection as active while it lives.
 struct Active;
 

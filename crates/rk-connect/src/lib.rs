@@ -14,6 +14,7 @@ pub mod cli;
 mod connection;
 mod console;
 mod error;
+mod escape;
 mod forward;
 mod handler;
 mod host_key;
@@ -90,6 +91,9 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
         .iter()
         .map(|s| forward::parse_dynamic(s))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(spec) = &cli.escape_char {
+        escape::parse(spec).map_err(Error::Usage)?;
+    }
     let remote_forwards = cli
         .remote_forward
         .iter()

@@ -10,6 +10,7 @@ use russh::ChannelMsg;
 
 use crate::cli::Cli;
 use crate::console;
+use crate::escape::{self, Escapes, Event};
 use crate::handler::Connection;
 use crate::{Error, Log};
 
@@ -144,6 +145,14 @@ pub(crate) async fn session(
 
     let mut out = console::stdout();
     let mut err = console::stderr();
+    // Escapes only where a person types on a terminal, as with ssh.
+    let escape_char = match &cli.escape_char {
+        Some(spec) => escape::parse(spec).map_err(Error::Usage)?,
+        None => Some(b'~'),
+    };
+    let mut escapes = escape_char
+        .filter(|_| want_pty && console::stdin_is_terminal())
+        .map(Escapes::new);
     let mut stdin_open = true;
     let mut status = None;
     loop {
@@ -169,8 +178,35 @@ pub(crate) async fn session(
             },
             chunk = rx.recv(), if stdin_open => match chunk {
                 Some(data) => {
-                    if writer.data_bytes(data).await.is_err() {
-                        stdin_open = false;
+                    let events = match escapes.as_mut() {
+                        Some(e) => e.feed(&data),
+                        None => vec![Event::Data(data)],
+                    };
+                    for event in events {
+                        match event {
+                            Event::Data(bytes) => {
+                                if writer.data_bytes(bytes).await.is_err() {
+                                    stdin_open = false;
+                                }
+                            }
+                            Event::Disconnect => {
+                                return Err(Error::EscapeDisconnect {
+                                    host: dest.host.clone(),
+                                });
+                            }
+                            Event::Help => {
+                                let c = char::from(escape_char.unwrap_or(b'~'));
+                                let _ = err.write_all(escape::help(c).as_bytes());
+                            }
+                            Event::Connections => {
+                                let n = crate::forward::active_connections();
+                                let _ = write!(
+                                    err,
+                                    "The following connections are open:\r\n  {n} forwarded connection{}\r\n",
+                                    if n == 1 { "" } else { "s" }
+                                );
+                            }
+                        }
                     }
                 }
                 None => {
