@@ -612,6 +612,50 @@ fn tunnel_from(
     })
 }
 
+/// Reads "Allocated port N for remote forward …" (ssh's words, and rk-connect's) from stderr.
+fn allocated_port(child: &mut rk_e2e::ChildGuard, who: &str) -> Result<u16, String> {
+    use std::io::{BufRead, BufReader};
+    let stderr = child.child().stderr.take().ok_or("stderr")?;
+    let mut lines = BufReader::new(stderr).lines();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let line = match lines.next() {
+            Some(Ok(l)) => l,
+            _ => break,
+        };
+        if let Some(rest) = line.strip_prefix("Allocated port ") {
+            let port = rest.split_whitespace().next().and_then(|p| p.parse().ok());
+            // Keep draining stderr so the process never blocks on it.
+            std::thread::spawn(move || lines.for_each(drop));
+            return port.ok_or_else(|| format!("{who} said {line:?}"));
+        }
+    }
+    Err(format!("{who} did not report its remote forward"))
+}
+
+/// `-R0:127.0.0.1:TARGET` with rk-connect or ssh, once the cluster's port is known.
+fn remote_tunnel(
+    mut cmd: Command,
+    destination: &str,
+    who: &str,
+    target: u16,
+) -> Result<RunningTunnel, String> {
+    cmd.arg("-N")
+        .arg(format!("-R0:127.0.0.1:{target}"))
+        .arg(destination)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = rk_e2e::ChildGuard::spawn(&mut cmd).map_err(|e| e.to_string())?;
+    let pid = child.id();
+    let port = allocated_port(&mut child, who)?;
+    Ok(RunningTunnel {
+        _child: child,
+        port,
+        pid,
+    })
+}
+
 /// Starts `ssh -N -L PORT:…` and waits until the port accepts.
 fn ssh_tunnel(
     key: &Path,
@@ -791,6 +835,44 @@ fn tunnel_rows(bin: &Path, base: &Path, quick: bool) -> Result<TunnelBench, Stri
             keep.push(Box::new(r));
             keep.push(Box::new(s));
         }
+    }
+    // -R: the connecting side is on the cluster (this machine's loopback, where sshd listens);
+    // "upload" sends towards the server on this side, "download" reads from it.
+    for (dir, target) in [("upload", sink), ("download", source)] {
+        let mut rk_cmd = Command::new(&rk);
+        rk_cmd
+            .arg("-i")
+            .arg(&key)
+            .arg("--known-hosts")
+            .arg(&kh)
+            .args(["--no-agent", "-c", "aes128-gcm@openssh.com"]);
+        let r = remote_tunnel(rk_cmd, &dest, "rk-connect", target)?;
+        let mut ssh_cmd = openssh(&key, &kh, sshd.port);
+        ssh_cmd.args(["-c", "aes128-gcm@openssh.com"]);
+        let s = remote_tunnel(ssh_cmd, &format!("{user}@127.0.0.1"), "ssh", target)?;
+        let (rp, sp) = (r.port, s.port);
+        let probe = |port: u16| -> Probe {
+            Probe::Custom(Box::new(move || {
+                if dir == "upload" {
+                    upload(port, bytes)
+                } else {
+                    download(port, bytes)
+                }
+            }))
+        };
+        rows.push(Row {
+            work: if dir == "upload" {
+                "-R upload aes128-gcm"
+            } else {
+                "-R download aes128-gcm"
+            },
+            target: Target::Ratio(1.0),
+            quick_runs: None,
+            rk: probe(rp),
+            anchor: probe(sp),
+        });
+        keep.push(Box::new(r));
+        keep.push(Box::new(s));
     }
     let r = rk_tunnel(&rk, &key, &kh, &dest, "aes128-gcm@openssh.com", echo.port)?;
     let s = ssh_tunnel(
