@@ -10,6 +10,8 @@ use rk_e2e::*;
 struct Tunnel {
     child: ChildGuard,
     ports: Vec<u16>,
+    /// What rk-connect says on stderr after its forwards were reported.
+    lines: std::sync::mpsc::Receiver<String>,
     _stderr: std::thread::JoinHandle<()>,
 }
 
@@ -64,6 +66,7 @@ fn start_tunnel(sb: &Sandbox, sshd: &Sshd, forwards: &[&str]) -> Tunnel {
     Tunnel {
         child,
         ports,
+        lines: rx,
         _stderr: reader,
     }
 }
@@ -225,6 +228,104 @@ fn remote_forward_refused_by_the_server_is_an_error() {
         "{}",
         out.stderr_str()
     );
+}
+
+/// Round trips through `port` until one succeeds or `limit` passes; the time it took.
+fn until_served(port: u16, limit: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if round_trip(port, b"are you back?").is_ok_and(|b| b == b"are you back?") {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+#[test]
+fn reconnect_keeps_the_local_port_across_an_sshd_restart() {
+    let (sb, mut sshd, echo) = (Sandbox::new(), sshd(), EchoServer::start());
+    let t = start_tunnel(
+        &sb,
+        &sshd,
+        &["--reconnect", &format!("-L0:127.0.0.1:{}", echo.port)],
+    );
+    let port = t.ports[0];
+    assert_eq!(round_trip(port, b"first").unwrap(), b"first");
+    // The cluster's sshd restarts on the same port with the same host key.
+    sshd.kill_all();
+    sshd.launch();
+    let took = until_served(port, Duration::from_secs(10))
+        .expect("the same local port serves again within 10 s");
+    eprintln!("served again after {took:?}");
+    let said: Vec<String> = t.lines.try_iter().collect();
+    assert!(
+        said.iter().any(|l| l.contains("was lost; reconnecting"))
+            && said.iter().any(|l| l.contains("reconnected to 127.0.0.1")),
+        "{said:?}"
+    );
+}
+
+#[test]
+fn reconnect_stops_on_a_changed_host_key() {
+    let (sb, mut sshd, echo) = (Sandbox::new(), sshd(), EchoServer::start());
+    let mut t = start_tunnel(
+        &sb,
+        &sshd,
+        &["--reconnect", &format!("-L0:127.0.0.1:{}", echo.port)],
+    );
+    sshd.kill_all();
+    sshd.new_host_key();
+    sshd.launch();
+    let status = wait_bounded(&mut t.child, Duration::from_secs(20));
+    assert_eq!(status.code(), Some(255));
+    let said: Vec<String> = t.lines.try_iter().collect();
+    assert!(
+        said.iter()
+            .any(|l| l.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")),
+        "{said:?}"
+    );
+}
+
+#[test]
+fn reconnect_loses_no_request_across_five_drops_in_a_minute() {
+    let (sb, mut sshd, echo) = (Sandbox::new(), sshd(), EchoServer::start());
+    let t = start_tunnel(
+        &sb,
+        &sshd,
+        &["--reconnect", &format!("-L0:127.0.0.1:{}", echo.port)],
+    );
+    let port = t.ports[0];
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let client = {
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let (mut ok, mut failed) = (0u32, 0u32);
+            let data = payload(64 * 1024);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match round_trip(port, &data) {
+                    Ok(back) if back == data => ok += 1,
+                    _ => failed += 1,
+                }
+            }
+            (ok, failed)
+        })
+    };
+    let start = Instant::now();
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_secs(10));
+        sshd.kill_all();
+        sshd.launch();
+    }
+    std::thread::sleep(Duration::from_secs(60).saturating_sub(start.elapsed()));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok, failed) = client.join().unwrap();
+    eprintln!("{ok} requests served, {failed} failed, across 5 drops");
+    // One request at a time: at most the one in flight at each drop may fail; requests made
+    // while the link was down waited for it.
+    assert!(failed <= 5, "{failed} requests failed ({ok} succeeded)");
+    assert!(ok >= 100, "only {ok} requests succeeded");
+    assert_eq!(round_trip(port, b"still here").unwrap(), b"still here");
 }
 
 #[test]

@@ -147,6 +147,12 @@ pub struct Cli {
     #[arg(short = 'N')]
     pub no_command: bool,
 
+    /// With -N: when the connection is lost (network change, sleep, the cluster's sshd
+    /// restarting), keep the local ports and reconnect with backoff, checking the host key
+    /// again; Ctrl-C stops
+    #[arg(long)]
+    pub reconnect: bool,
+
     /// Local forward [BIND:]PORT:HOST:HOSTPORT: connections to PORT here reach HOST:HOSTPORT as
     /// seen from the head node (e.g. -L 8888:localhost:8888 for a notebook). PORT 0 picks one.
     #[arg(short = 'L', value_name = "[BIND:]PORT:HOST:HOSTPORT")]

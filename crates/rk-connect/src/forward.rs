@@ -16,9 +16,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use std::time::Duration;
+
 use russh::client;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 
 use crate::Error;
 use crate::handler::Connection;
@@ -134,14 +137,46 @@ pub async fn listen(bind: &Option<String>, port: u16, gateway: bool) -> Result<T
 
 type Handle = Arc<Connection>;
 
+/// How long a connection accepted while the link is down (`--reconnect`) waits for it to come
+/// back before it is closed: bounded, never a hang.
+pub(crate) const WAIT_FOR_LINK: Duration = Duration::from_secs(20);
+
+/// The connection the listeners forward through: fixed for a plain session; with
+/// `--reconnect`, replaced after each reconnection and empty while the link is down.
+#[derive(Clone)]
+pub(crate) struct Link(watch::Receiver<Option<Handle>>);
+
+impl Link {
+    pub(crate) fn new(handle: Handle) -> (watch::Sender<Option<Handle>>, Link) {
+        let (tx, rx) = watch::channel(Some(handle));
+        (tx, Link(rx))
+    }
+
+    /// The live connection, waiting up to `wait` while there is none.
+    async fn current(&mut self, wait: Duration) -> Option<Handle> {
+        let live = |h: &Option<Handle>| h.as_ref().is_some_and(|h| !h.is_closed());
+        let ready = tokio::time::timeout(wait, self.0.wait_for(live)).await;
+        match ready {
+            Ok(Ok(handle)) => handle.clone(),
+            _ => None,
+        }
+    }
+}
+
 /// Serves a `-L` listener until the session ends.
-pub async fn serve_local(listener: TcpListener, fwd: LocalForward, handle: Handle, verbose: bool) {
+pub async fn serve_local(listener: TcpListener, fwd: LocalForward, link: Link, verbose: bool) {
     loop {
         let Ok((socket, peer)) = listener.accept().await else {
             continue;
         };
-        let (handle, fwd) = (Arc::clone(&handle), fwd.clone());
+        let (mut link, fwd) = (link.clone(), fwd.clone());
         tokio::spawn(async move {
+            let Some(handle) = link.current(WAIT_FOR_LINK).await else {
+                if verbose {
+                    eprintln!("rk-connect: {peer}: no connection to the cluster; closed\r");
+                }
+                return;
+            };
             if let Err(e) = tunnel(&handle, socket, peer, &fwd.host, fwd.host_port).await
                 && verbose
             {
@@ -152,13 +187,16 @@ pub async fn serve_local(listener: TcpListener, fwd: LocalForward, handle: Handl
 }
 
 /// Serves a `-D` SOCKS4a/5 listener until the session ends.
-pub async fn serve_socks(listener: TcpListener, handle: Handle, verbose: bool) {
+pub async fn serve_socks(listener: TcpListener, link: Link, verbose: bool) {
     loop {
         let Ok((socket, peer)) = listener.accept().await else {
             continue;
         };
-        let handle = Arc::clone(&handle);
+        let mut link = link.clone();
         tokio::spawn(async move {
+            let Some(handle) = link.current(WAIT_FOR_LINK).await else {
+                return;
+            };
             if let Err(e) = socks(&handle, socket, peer).await
                 && verbose
             {

@@ -19,6 +19,7 @@ mod forward;
 mod handler;
 mod host_key;
 mod password;
+mod reconnect;
 mod remote;
 mod resolve;
 mod session;
@@ -91,6 +92,13 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
         .iter()
         .map(|s| forward::parse_dynamic(s))
         .collect::<Result<Vec<_>, _>>()?;
+    if cli.reconnect && !cli.no_command {
+        return Err(Error::Usage(
+            "--reconnect keeps forwards up across reconnections, so it goes with -N: a shell or \
+             command cannot move to a new connection (its processes belong to the old one)"
+                .into(),
+        ));
+    }
     if let Some(spec) = &cli.escape_char {
         escape::parse(spec).map_err(Error::Usage)?;
     }
@@ -141,6 +149,7 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
     // Connect, verify each host key, authenticate on each hop.
     let chain = connection::connect(&route.hops, &setup).await?;
     let handle = Arc::clone(&chain.destination);
+    let (link_tx, link) = forward::Link::new(Arc::clone(&handle));
     let dest = route.destination;
 
     // Listeners first: a port in use is an error before anything runs.
@@ -160,7 +169,7 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
         tokio::spawn(forward::serve_local(
             listener,
             fwd.clone(),
-            Arc::clone(&handle),
+            link.clone(),
             cli.verbose,
         ));
     }
@@ -175,36 +184,38 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
                 ""
             }
         );
-        tokio::spawn(forward::serve_socks(
-            listener,
-            Arc::clone(&handle),
-            cli.verbose,
-        ));
+        tokio::spawn(forward::serve_socks(listener, link.clone(), cli.verbose));
     }
 
     // Remote forwards: the cluster listens; a refusal is an error before anything runs.
-    for (fwd, spec) in remote_forwards.iter().zip(&cli.remote_forward) {
-        let port = remote::request(&handle, fwd, &setup.remote_forwards, spec).await?;
-        if fwd.port == 0 {
-            // ssh's wording, which scripts look for.
-            eprintln!(
-                "Allocated port {port} for remote forward to {}:{}",
-                fwd.host, fwd.host_port
-            );
-        }
-        eprintln!(
-            "Forwarding port {port} on the cluster → {}:{} here{}",
-            fwd.host,
-            fwd.host_port,
-            if cli.no_command {
-                " (Ctrl-C to stop)"
-            } else {
-                ""
-            }
-        );
-    }
+    let remote_forwards: Vec<(forward::LocalForward, String)> = remote_forwards
+        .into_iter()
+        .zip(cli.remote_forward.iter().cloned())
+        .collect();
+    reconnect::request_remote_forwards(
+        &handle,
+        &remote_forwards,
+        &setup.remote_forwards,
+        cli.no_command,
+    )
+    .await?;
 
-    // Run: the shell, the command, or only the forwards.
+    // Run: the shell, the command, or only the forwards (kept up across reconnections with
+    // --reconnect).
+    if cli.reconnect {
+        drop(handle);
+        let code = reconnect::supervise(
+            chain,
+            link_tx,
+            &route.hops,
+            &setup,
+            &remote_forwards,
+            &dest.host,
+        )
+        .await;
+        log.step(format!("done, exit status {:?}", code.as_ref().ok()));
+        return code;
+    }
     let code = if cli.no_command {
         forwards_only(&handle, &dest).await
     } else {

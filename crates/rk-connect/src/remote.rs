@@ -26,6 +26,13 @@ struct Granted {
 pub(crate) struct Table(Arc<Mutex<Vec<Granted>>>);
 
 impl Table {
+    /// Forgets every forward (the server's listeners went with the connection).
+    pub(crate) fn clear(&self) {
+        if let Ok(mut granted) = self.0.lock() {
+            granted.clear();
+        }
+    }
+
     fn target(&self, port: u32) -> Option<(String, u16)> {
         let granted = self.0.lock().ok()?;
         granted
