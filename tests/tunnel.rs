@@ -47,13 +47,13 @@ fn start_tunnel(sb: &Sandbox, sshd: &Sshd, forwards: &[&str]) -> Tunnel {
         let line = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .expect("rk-connect did not report its forwards");
-        // "Allocated port PORT for remote forward to …" (-R), then "Forwarding port PORT on the
-        // cluster → …"; "Forwarding 127.0.0.1:PORT → …" (-L) / "SOCKS proxy on 127.0.0.1:PORT …"
-        if let Some(rest) = line.strip_prefix("Allocated port ") {
+        // -R: "Forwarding port PORT on the cluster → …" (after "Allocated port PORT …" for
+        // port 0); -L: "Forwarding 127.0.0.1:PORT → …"; -D: "SOCKS proxy on 127.0.0.1:PORT …"
+        if let Some(rest) = line.strip_prefix("Forwarding port ") {
             ports.push(rest.split_whitespace().next().unwrap().parse().unwrap());
             continue;
         }
-        if line.starts_with("Forwarding port ") {
+        if line.starts_with("Allocated port ") {
             continue;
         }
         if let Some(addr) = line
@@ -263,6 +263,29 @@ fn reconnect_keeps_the_local_port_across_an_sshd_restart() {
         said.iter().any(|l| l.contains("was lost; reconnecting"))
             && said.iter().any(|l| l.contains("reconnected to 127.0.0.1")),
         "{said:?}"
+    );
+}
+
+#[test]
+fn reconnect_asks_for_the_remote_forwards_again() {
+    let (sb, mut sshd, echo) = (Sandbox::new(), sshd(), EchoServer::start());
+    let remote = free_low_port();
+    let t = start_tunnel(
+        &sb,
+        &sshd,
+        &[
+            "--reconnect",
+            &format!("-R{remote}:127.0.0.1:{}", echo.port),
+        ],
+    );
+    assert_eq!(t.ports, [remote]);
+    assert!(until_served(remote, Duration::from_secs(10)).is_some());
+    sshd.kill_all();
+    sshd.launch();
+    // The restarted sshd listens on the cluster's port again once rk-connect has reconnected.
+    assert!(
+        until_served(remote, Duration::from_secs(10)).is_some(),
+        "-R {remote} is back within 10 s"
     );
 }
 
