@@ -29,8 +29,9 @@ address (private, loopback, link-local and CGNAT addresses never win), and a por
 Port: 22, -p 32100, IP:32100) if the log gives one. Fields combine within 4 lines of each other.
 When the cluster was relaunched, the latest message wins (--all lists each).
 Values are taken whole or not at all: `uprod_x$(id)` is no user, `3.80.3.168x` no address,
-`32100abc` no port. Labels in English, Japanese (ユーザー名, IPアドレス, ポート…), German and
-French are read, as are tables (`Username | Public IP | Port` with the values below).
+`32100abc` no port. Labels in English, Japanese, German and French are read (full-width
+punctuation and digits too; the list is in the README), as are tables (`Username | Public IP |
+Port` with the values below).
 A message whose parts were refused (a private address, an invalid user, a bad port) is named
 with its line and the reason, and the flag that accepts it if there is one.
 
