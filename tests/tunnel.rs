@@ -25,17 +25,22 @@ fn start_tunnel(sb: &Sandbox, sshd: &Sshd, forwards: &[&str]) -> Tunnel {
     for f in forwards {
         cmd.arg(f);
     }
-    cmd.arg(sshd.dest())
-        .stdin(Stdio::null())
+    cmd.arg(sshd.dest());
+    let want = forwards
+        .iter()
+        .filter(|f| f.starts_with("-L") || f.starts_with("-D") || f.starts_with("-R"))
+        .count();
+    start_tunnel_cmd(cmd, want)
+}
+
+/// Starts a prepared `rk-connect -N …` and reads the `want` ports its forwards report.
+fn start_tunnel_cmd(mut cmd: Command, want: usize) -> Tunnel {
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let mut child = ChildGuard::spawn(&mut cmd).unwrap();
     let stderr = child.child().stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    let want = forwards
-        .iter()
-        .filter(|f| f.starts_with("-L") || f.starts_with("-D") || f.starts_with("-R"))
-        .count();
     let reader = std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             let _ = tx.send(line);
@@ -349,6 +354,36 @@ fn reconnect_loses_no_request_across_five_drops_in_a_minute() {
     assert!(failed <= 5, "{failed} requests failed ({ok} succeeded)");
     assert!(ok >= 100, "only {ok} requests succeeded");
     assert_eq!(round_trip(port, b"still here").unwrap(), b"still here");
+}
+
+#[test]
+fn forwards_from_the_ssh_config_host_block() {
+    let (sb, sshd, echo) = (Sandbox::new(), sshd(), EchoServer::start());
+    let key = sb.fixture("keys/openssh/ed25519");
+    let remote = free_low_port();
+    // What `rk-parse-log --format ssh-config -L …` writes, plus a RemoteForward.
+    let config = sb.write(
+        "config",
+        &format!(
+            "Host tunnel-job\n    HostName 127.0.0.1\n    Port {}\n    User {}\n    IdentityFile {}\n    \
+             LocalForward 0 127.0.0.1:{}\n    RemoteForward {remote} 127.0.0.1:{}\n",
+            sshd.port,
+            current_user(),
+            key.display(),
+            echo.port,
+            echo.port
+        ),
+    );
+    let mut cmd = sb.rk_connect();
+    cmd.arg("-F").arg(&config).args(["-N", "tunnel-job"]);
+    let t = start_tunnel_cmd(cmd, 2);
+    let local = t.ports.iter().copied().find(|p| *p != remote).unwrap();
+    assert!(t.ports.contains(&remote), "{:?}", t.ports);
+    assert_eq!(round_trip(local, b"LocalForward").unwrap(), b"LocalForward");
+    assert_eq!(
+        round_trip(remote, b"RemoteForward").unwrap(),
+        b"RemoteForward"
+    );
 }
 
 #[test]

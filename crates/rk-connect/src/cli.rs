@@ -98,7 +98,7 @@ pub struct Cli {
     pub no_forward_agent: bool,
 
     /// OpenSSH client config for Host aliases (HostName, User, Port, IdentityFile, ProxyJump,
-    /// ForwardAgent); default ~/.ssh/config
+    /// ForwardAgent, LocalForward, RemoteForward); default ~/.ssh/config
     #[arg(short = 'F', value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
 

@@ -82,7 +82,7 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
         start: Instant::now(),
         on: cli.verbose,
     };
-    let local_forwards = cli
+    let mut local_forwards = cli
         .local_forward
         .iter()
         .map(|s| forward::parse_local(s))
@@ -102,11 +102,22 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
     if let Some(spec) = &cli.escape_char {
         escape::parse(spec).map_err(Error::Usage)?;
     }
-    let remote_forwards = cli
-        .remote_forward
+    let mut remote_specs = cli.remote_forward.clone();
+    let mut remote_forwards = remote_specs
         .iter()
         .map(|s| forward::parse_remote(s))
         .collect::<Result<Vec<_>, _>>()?;
+
+    // Resolve: where to go, as whom, through which hops, with which keys.
+    let route = resolve_route(&cli, &log)?;
+    // The Host block's LocalForward/RemoteForward come on top of -L/-R, as with ssh.
+    for spec in &route.local_forwards {
+        local_forwards.push(forward::parse_local(spec)?);
+    }
+    for spec in &route.remote_forwards {
+        remote_forwards.push(forward::parse_remote(spec)?);
+        remote_specs.push(spec.clone());
+    }
     if cli.no_command
         && local_forwards.is_empty()
         && dynamic_forwards.is_empty()
@@ -117,9 +128,6 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
                 .into(),
         ));
     }
-
-    // Resolve: where to go, as whom, through which hops, with which keys.
-    let route = resolve_route(&cli, &log)?;
     let identities = load_identities(&cli, &route.identity_files)?;
     let known_hosts = match &cli.known_hosts {
         Some(p) => p.clone(),
@@ -188,10 +196,8 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
     }
 
     // Remote forwards: the cluster listens; a refusal is an error before anything runs.
-    let remote_forwards: Vec<(forward::LocalForward, String)> = remote_forwards
-        .into_iter()
-        .zip(cli.remote_forward.iter().cloned())
-        .collect();
+    let remote_forwards: Vec<(forward::LocalForward, String)> =
+        remote_forwards.into_iter().zip(remote_specs).collect();
     reconnect::request_remote_forwards(
         &handle,
         &remote_forwards,

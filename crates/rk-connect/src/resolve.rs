@@ -21,6 +21,9 @@ pub(crate) struct Route {
     pub(crate) destination: Destination,
     pub(crate) identity_files: Vec<PathBuf>,
     pub(crate) forward_agent: bool,
+    /// The Host block's `LocalForward` and `RemoteForward`, added to `-L` and `-R` as ssh does.
+    pub(crate) local_forwards: Vec<String>,
+    pub(crate) remote_forwards: Vec<String>,
 }
 
 pub(crate) fn resolve_route(cli: &Cli, log: &Log) -> Result<Route, Error> {
@@ -74,6 +77,8 @@ pub(crate) fn resolve_route(cli: &Cli, log: &Log) -> Result<Route, Error> {
         destination: dest,
         identity_files,
         forward_agent,
+        local_forwards: block.local_forwards,
+        remote_forwards: block.remote_forwards,
     })
 }
 
@@ -180,6 +185,9 @@ pub(crate) struct HostBlock {
     /// `ProxyJump` hops (`None`: no ProxyJump line; `ProxyJump none` gives an empty list).
     pub(crate) proxy_jump: Option<Vec<String>>,
     pub(crate) forward_agent: Option<bool>,
+    /// `LocalForward` and `RemoteForward` lines, in `-L`/`-R` syntax.
+    pub(crate) local_forwards: Vec<String>,
+    pub(crate) remote_forwards: Vec<String>,
 }
 
 impl SshConfig {
@@ -250,6 +258,34 @@ impl SshConfig {
                     .collect()
             }),
             forward_agent: params.forward_agent,
+            // ssh2-config keeps LocalForward among the fields it does not model, one line per
+            // Host block (the last one), as `[BIND:]PORT HOST:HOSTPORT`.
+            local_forwards: params
+                .unsupported_fields
+                .get("localforward")
+                .filter(|args| args.len() == 2)
+                .map(|args| format!("{}:{}", args[0], args[1]))
+                .into_iter()
+                .collect(),
+            remote_forwards: params
+                .remote_forward
+                .iter()
+                .filter_map(|r| {
+                    use ssh2_config::{RemoteForwardDestination, RemoteForwardListen};
+                    let listen = match &r.listen {
+                        RemoteForwardListen::Port(p) => p.to_string(),
+                        RemoteForwardListen::Host { .. } => r.listen.to_string(),
+                        RemoteForwardListen::UnixSocket(_) => return None,
+                    };
+                    match &r.destination {
+                        Some(d @ RemoteForwardDestination::Host { .. }) => {
+                            Some(format!("{listen}:{d}"))
+                        }
+                        // A reverse SOCKS proxy or a socket: not something rk forwards.
+                        _ => None,
+                    }
+                })
+                .collect(),
         }
     }
 }
