@@ -43,19 +43,6 @@ impl World {
     }
 }
 
-fn sha256(data: &[u8]) -> String {
-    let out = run_with_input(
-        &mut Command::new("sha256sum"),
-        data,
-        Duration::from_secs(20),
-    );
-    out.stdout_str()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
-}
-
 #[test]
 fn exec_streams_split_exit_codes_and_10_mb_of_stdin() {
     let w = world(&["openssh/ed25519.pub"]);
@@ -89,7 +76,7 @@ fn exec_streams_split_exit_codes_and_10_mb_of_stdin() {
     out.assert_ok("10 MB through stdin");
     assert_eq!(
         out.stdout_str().split_whitespace().next().unwrap(),
-        sha256(&data)
+        sha256_hex(&data)
     );
     // And back: 10 MB from the remote side.
     let out = run(w.connect(&key).args(["--", "head -c 10485760 /dev/zero"]));
@@ -156,22 +143,7 @@ fn auth_with_every_key_format_and_rsa_sha2() {
 fn agent_keys_are_used_but_nothing_is_forwarded() {
     let w = world(&["openssh/ecdsa384.pub"]);
     let key = w.sb.fixture("keys/openssh/ecdsa384");
-    let sock = w.sb.path().join("agent.sock");
-    let mut agent = ChildGuard::spawn(
-        peer("ssh-agent")
-            .arg("-D")
-            .arg("-a")
-            .arg(&sock)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !sock.exists() {
-        assert!(Instant::now() < deadline, "ssh-agent did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    run(peer("ssh-add").arg(&key).env("SSH_AUTH_SOCK", &sock)).assert_ok("ssh-add");
+    let (mut agent, sock) = ssh_agent_holding(w.sb.path(), &key);
     // No -i: the default keys do not exist in the sandbox's HOME; the agent's key logs in.
     let mut cmd = w.sb.rk_connect();
     cmd.arg("-v")

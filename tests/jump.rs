@@ -2,8 +2,7 @@
 //! two or three throwaway sshds on loopback: a "head node" and "compute nodes" behind it.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use rk_e2e::*;
 
@@ -212,31 +211,10 @@ fn proxy_jump_from_a_config_file_and_node_flag() {
     );
 }
 
-/// An ssh-agent holding the fixture key, on a socket in the sandbox; stopped on drop.
-fn agent(sb: &Sandbox, key: &PathBuf) -> (ChildGuard, PathBuf) {
-    let sock = sb.path().join("agent.sock");
-    let agent = ChildGuard::spawn(
-        peer("ssh-agent")
-            .arg("-D")
-            .arg("-a")
-            .arg(&sock)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !sock.exists() {
-        assert!(Instant::now() < deadline, "ssh-agent did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    run(peer("ssh-add").arg(key).env("SSH_AUTH_SOCK", &sock)).assert_ok("ssh-add");
-    (agent, sock)
-}
-
 #[test]
 fn agent_forwarding_only_with_dash_a() {
     let (sb, key, s) = cluster(2);
-    let (_agent, sock) = agent(&sb, &key);
+    let (_agent, sock) = ssh_agent_holding(sb.path(), &key);
     let fingerprint = run(peer("ssh-keygen").arg("-lf").arg(&key)).stdout_str();
     let fingerprint = fingerprint.split_whitespace().nth(1).unwrap().to_string();
 

@@ -1,6 +1,6 @@
 //! rk-connect -L/-D/-N through a real sshd on loopback, to real local servers.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -177,21 +177,7 @@ fn remote_forward_to_a_closed_port_closes_only_that_connection() {
 #[test]
 fn remote_forward_reached_by_a_command_on_the_cluster() {
     let (sb, sshd) = (Sandbox::new(), sshd());
-    let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let http_port = http.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in http.incoming().take(2) {
-            let Ok(mut conn) = conn else { continue };
-            let mut req = [0u8; 4096];
-            let _ = conn.read(&mut req);
-            let body = "licence server here\n";
-            let _ = write!(
-                conn,
-                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
+    let http_port = one_page_server("licence server here\n", 2);
     let remote_port = free_low_port();
     sb.fixture("keys/openssh/ed25519");
     let out = run(sb
@@ -462,22 +448,7 @@ fn two_hundred_concurrent_connections_all_verified() {
 #[test]
 fn socks5_proxy_fetches_from_a_loopback_http_server() {
     let (sb, sshd) = (Sandbox::new(), sshd());
-    // A one-page HTTP server.
-    let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let http_port = http.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in http.incoming().take(4) {
-            let Ok(mut conn) = conn else { continue };
-            let mut req = [0u8; 4096];
-            let _ = conn.read(&mut req);
-            let body = "hello through the cluster\n";
-            let _ = write!(
-                conn,
-                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
+    let http_port = one_page_server("hello through the cluster\n", 4);
     let t = start_tunnel(&sb, &sshd, &["-D0"]);
     for flag in ["--socks5-hostname", "--socks4a"] {
         let out = run(Command::new("curl")

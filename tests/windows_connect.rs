@@ -76,19 +76,6 @@ impl World {
     }
 }
 
-fn sha256(data: &[u8]) -> String {
-    let out = run_with_input(
-        &mut Command::new("sha256sum"),
-        data,
-        Duration::from_secs(20),
-    );
-    out.stdout_str()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
-}
-
 #[test]
 #[ignore = "Windows .exe under Wine: run by cargo xtask windows test"]
 fn exe_runs_commands_with_streams_exit_codes_and_10_mb_of_stdin() {
@@ -120,7 +107,7 @@ fn exe_runs_commands_with_streams_exit_codes_and_10_mb_of_stdin() {
     out.assert_ok("10 MB through stdin");
     assert_eq!(
         out.stdout_str().split_whitespace().next(),
-        Some(sha256(&data).as_str())
+        Some(sha256_hex(&data).as_str())
     );
 }
 

@@ -596,6 +596,61 @@ impl Drop for Sshd {
     }
 }
 
+/// The SHA-256 of `data` as `sha256sum` prints it (hex).
+pub fn sha256_hex(data: &[u8]) -> String {
+    let out = run_with_input(
+        &mut Command::new("sha256sum"),
+        data,
+        Duration::from_secs(20),
+    );
+    out.stdout_str()
+        .split_whitespace()
+        .next()
+        .expect("sha256sum output")
+        .to_string()
+}
+
+/// A real ssh-agent on a socket in `dir`, holding `key`; stopped by PID on drop.
+pub fn ssh_agent_holding(dir: &Path, key: &Path) -> (ChildGuard, PathBuf) {
+    let sock = dir.join("agent.sock");
+    let agent = ChildGuard::spawn(
+        peer("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&sock)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .expect("start ssh-agent");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "ssh-agent did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    run(peer("ssh-add").arg(key).env("SSH_AUTH_SOCK", &sock)).assert_ok("ssh-add");
+    (agent, sock)
+}
+
+/// An HTTP/1.0 server on loopback answering `requests` requests with `body`; its port.
+pub fn one_page_server(body: &'static str, requests: usize) -> u16 {
+    use std::io::{Read, Write};
+    let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = http.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in http.incoming().take(requests) {
+            let Ok(mut conn) = conn else { continue };
+            let mut req = [0u8; 4096];
+            let _ = conn.read(&mut req);
+            let _ = write!(
+                conn,
+                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
 /// Runs `cmd` in a new session, with no controlling terminal: what a cron job or CI step sees,
 /// even when the tests themselves were started from a terminal.
 pub fn without_terminal(cmd: &mut Command) -> &mut Command {

@@ -253,23 +253,21 @@ pub(crate) async fn authenticate(
     let interactive = takes(&allowed, "keyboard-interactive") || takes(&allowed, "password");
     let terminal = term::have_tty();
     if interactive && terminal {
-        if takes(&allowed, "keyboard-interactive") {
-            log.step("trying keyboard-interactive");
-            match password::keyboard_interactive(handle, user, host).await? {
-                Attempt::Success => return Ok(()),
-                Attempt::Refused { allowed: now } => {
-                    allowed = now;
-                    tried.push("keyboard-interactive".into());
-                }
+        for method in ["keyboard-interactive", "password"] {
+            if !takes(&allowed, method) {
+                continue;
             }
-        }
-        if takes(&allowed, "password") {
-            log.step("trying password");
-            match password::password(handle, user, host).await? {
+            log.step(format!("trying {method}"));
+            let attempt = if method == "password" {
+                password::password(handle, user, host).await?
+            } else {
+                password::keyboard_interactive(handle, user, host).await?
+            };
+            match attempt {
                 Attempt::Success => return Ok(()),
                 Attempt::Refused { allowed: now } => {
                     allowed = now;
-                    tried.push("password".into());
+                    tried.push(method.to_string());
                 }
             }
         }

@@ -431,14 +431,8 @@ impl Scanner {
                 for (row_start, user, host, port) in rows {
                     let n = line_number(&self.buf, &mut line_cursor, row_start);
                     match table_result(&user, &host, &port, self.options.allow_private) {
-                        Ok((user, host, port)) => {
-                            let found = Found {
-                                user,
-                                host,
-                                port,
-                                line: n,
-                            };
-                            if !self.deliver(found, emit) {
+                        Ok(fields) => {
+                            if !self.deliver(fields, n, emit) {
                                 return false;
                             }
                         }
@@ -547,14 +541,8 @@ impl Scanner {
             handled_until = line_end + 1;
             let n = line_number(&self.buf, &mut line_cursor, line_start);
             match result {
-                Ok((user, host, port)) => {
-                    let found = Found {
-                        user,
-                        host,
-                        port,
-                        line: n,
-                    };
-                    if !self.deliver(found, emit) {
+                Ok(fields) => {
+                    if !self.deliver(fields, n, emit) {
                         return false;
                     }
                 }
@@ -571,7 +559,18 @@ impl Scanner {
     }
 
     /// Passes a result on, unless it repeats the last one within a window; false: stop.
-    fn deliver(&mut self, found: Found, emit: &mut dyn FnMut(Found) -> bool) -> bool {
+    fn deliver(
+        &mut self,
+        (user, host, port): Fields,
+        line: u64,
+        emit: &mut dyn FnMut(Found) -> bool,
+    ) -> bool {
+        let found = Found {
+            user,
+            host,
+            port,
+            line,
+        };
         let repeat = self.last.as_ref().is_some_and(|l| {
             l.user == found.user
                 && l.host == found.host
