@@ -727,6 +727,17 @@ fn sink_and_source(bytes: usize) -> Result<(u16, u16), String> {
     Ok(ports)
 }
 
+/// A timed upload (`dir` "upload") or download of `bytes` through a tunnel's `port`.
+fn transfer(dir: &'static str, port: u16, bytes: usize) -> Probe {
+    Probe::Custom(Box::new(move || {
+        if dir == "upload" {
+            upload(port, bytes)
+        } else {
+            download(port, bytes)
+        }
+    }))
+}
+
 fn upload(port: u16, bytes: usize) -> Result<Duration, String> {
     use std::io::{Read, Write};
     let start = Instant::now();
@@ -816,15 +827,7 @@ fn tunnel_rows(bin: &Path, base: &Path, quick: bool) -> Result<TunnelBench, Stri
             let (rp, sp) = (r.port, s.port);
             let work: &'static str = Box::leak(format!("-L {dir} {name}").into_boxed_str());
             let target_ratio = if dir == "upload" { 1.0 / 1.1 } else { 1.0 };
-            let probe = |port: u16| -> Probe {
-                Probe::Custom(Box::new(move || {
-                    if dir == "upload" {
-                        upload(port, bytes)
-                    } else {
-                        download(port, bytes)
-                    }
-                }))
-            };
+            let probe = |port: u16| transfer(dir, port, bytes);
             rows.push(Row {
                 work,
                 target: Target::Ratio(target_ratio),
@@ -851,15 +854,7 @@ fn tunnel_rows(bin: &Path, base: &Path, quick: bool) -> Result<TunnelBench, Stri
         ssh_cmd.args(["-c", "aes128-gcm@openssh.com"]);
         let s = remote_tunnel(ssh_cmd, &format!("{user}@127.0.0.1"), "ssh", target)?;
         let (rp, sp) = (r.port, s.port);
-        let probe = |port: u16| -> Probe {
-            Probe::Custom(Box::new(move || {
-                if dir == "upload" {
-                    upload(port, bytes)
-                } else {
-                    download(port, bytes)
-                }
-            }))
-        };
+        let probe = |port: u16| transfer(dir, port, bytes);
         rows.push(Row {
             work: if dir == "upload" {
                 "-R upload aes128-gcm"
@@ -1008,15 +1003,7 @@ fn wine_rows(bin: &Path, base: &Path, quick: bool) -> Result<TunnelBench, String
             target,
         )?;
         let l = rk_tunnel(&linux, &key, &kh, &dest, cipher, target)?;
-        let probe = |port: u16| -> Probe {
-            Probe::Custom(Box::new(move || {
-                if dir == "upload" {
-                    upload(port, bytes)
-                } else {
-                    download(port, bytes)
-                }
-            }))
-        };
+        let probe = |port: u16| transfer(dir, port, bytes);
         rows.push(Row {
             work: if dir == "upload" {
                 "Wine: -L upload aes128-gcm"

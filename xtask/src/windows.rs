@@ -110,30 +110,20 @@ pub fn build(profile: &str, with_test_helper: bool) -> Result<PathBuf, String> {
     }
     run(&mut cargo_windows(&args), "cargo build (Windows)")?;
     if with_test_helper {
-        run(
-            &mut cargo_windows(&[
-                "build",
-                "--profile",
-                profile,
-                "-p",
-                "rk-core",
-                "--example",
-                "show-protection",
-            ]),
-            "cargo build (Windows test helper)",
-        )?;
-        run(
-            &mut cargo_windows(&[
-                "build",
-                "--profile",
-                profile,
-                "-p",
-                "rk-connect",
-                "--example",
-                "test-agent",
-            ]),
-            "cargo build (Windows test agent)",
-        )?;
+        for (package, example) in [("rk-core", "show-protection"), ("rk-connect", "test-agent")] {
+            run(
+                &mut cargo_windows(&[
+                    "build",
+                    "--profile",
+                    profile,
+                    "-p",
+                    package,
+                    "--example",
+                    example,
+                ]),
+                &format!("cargo build (Windows test helper {example})"),
+            )?;
+        }
     }
     eprintln!(
         "xtask: Windows build ({profile}) took {:.0} s",

@@ -218,10 +218,7 @@ pub(crate) async fn authenticate(
         let result = handle
             .authenticate_publickey(user, PrivateKeyWithHashAlg::new(key, hash))
             .await
-            .map_err(|error| Error::AuthProtocol {
-                host: host.to_string(),
-                error: error.into(),
-            })?;
+            .map_err(password::protocol(host))?;
         if result.success() {
             log.step(format!(
                 "authenticated as {user} with {}",
@@ -237,10 +234,7 @@ pub(crate) async fn authenticate(
         let result = handle
             .authenticate_none(user)
             .await
-            .map_err(|error| Error::AuthProtocol {
-                host: host.to_string(),
-                error: error.into(),
-            })?;
+            .map_err(password::protocol(host))?;
         if result.success() {
             return Ok(());
         }

@@ -22,7 +22,8 @@ pub(crate) enum Attempt {
     },
 }
 
-fn protocol(host: &str) -> impl FnOnce(russh::Error) -> Error + '_ {
+/// The error for a failure of the authentication exchange itself with `host`.
+pub(crate) fn protocol(host: &str) -> impl FnOnce(russh::Error) -> Error + '_ {
     move |error| Error::AuthProtocol {
         host: host.to_string(),
         error: error.into(),
