@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::{USAGE, cargo, workspace_root};
@@ -729,13 +730,44 @@ fn sink_and_source(bytes: usize) -> Result<(u16, u16), String> {
 
 /// A timed upload (`dir` "upload") or download of `bytes` through a tunnel's `port`.
 fn transfer(dir: &'static str, port: u16, bytes: usize) -> Probe {
+    transfer_counting_sshd(dir, port, bytes, Arc::default())
+}
+
+/// [`transfer`], adding the CPU time all sshd processes spent during it to `sshd`: the server
+/// side of a tunnel is part of its cost, and the client's behaviour changes it.
+fn transfer_counting_sshd(
+    dir: &'static str,
+    port: u16,
+    bytes: usize,
+    sshd: Arc<Mutex<Duration>>,
+) -> Probe {
     Probe::Custom(Box::new(move || {
-        if dir == "upload" {
+        let before = sshd_cpu();
+        let took = if dir == "upload" {
             upload(port, bytes)
         } else {
             download(port, bytes)
+        };
+        if let Ok(mut total) = sshd.lock() {
+            *total += sshd_cpu().saturating_sub(before);
         }
+        took
     }))
+}
+
+/// CPU time used so far by every process named sshd.
+fn sshd_cpu() -> Duration {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Duration::ZERO;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sshd")
+        })
+        .filter_map(rk_e2e::cpu_time)
+        .sum()
 }
 
 fn upload(port: u16, bytes: usize) -> Result<Duration, String> {
@@ -790,9 +822,55 @@ struct TunnelBench {
     rows: Vec<Row>,
     keep: Vec<Box<dyn std::any::Any>>,
     rss: Vec<(String, u32)>,
+    /// Per row, the rk and ssh processes that did its transfers alone: their CPU time per run
+    /// shows where a ratio comes from (the client's own work, not the shared sshd's).
+    cpu: Vec<TunnelCpu>,
 }
 
-fn tunnel_rows(bin: &Path, base: &Path, quick: bool) -> Result<TunnelBench, String> {
+/// Where one tunnel row's CPU went: each client process, and the sshd processes during its runs.
+struct TunnelCpu {
+    work: &'static str,
+    rk_pid: u32,
+    anchor_pid: u32,
+    rk_sshd: Arc<Mutex<Duration>>,
+    anchor_sshd: Arc<Mutex<Duration>>,
+}
+
+impl TunnelCpu {
+    fn new(work: &'static str, rk_pid: u32, anchor_pid: u32) -> TunnelCpu {
+        TunnelCpu {
+            work,
+            rk_pid,
+            anchor_pid,
+            rk_sshd: Arc::default(),
+            anchor_sshd: Arc::default(),
+        }
+    }
+
+    /// The row's probes, counting sshd's CPU for each side.
+    fn probes(
+        &self,
+        dir: &'static str,
+        bytes: usize,
+        rk_port: u16,
+        anchor_port: u16,
+    ) -> (Probe, Probe) {
+        (
+            transfer_counting_sshd(dir, rk_port, bytes, Arc::clone(&self.rk_sshd)),
+            transfer_counting_sshd(dir, anchor_port, bytes, Arc::clone(&self.anchor_sshd)),
+        )
+    }
+}
+
+/// `baseline`: another rk-connect build to compare with instead of ssh (`--baseline BIN`), for
+/// telling whether a change to the tunnel path helps: two builds of rk differ by less than the
+/// machine's noise between separate runs.
+fn tunnel_rows(
+    bin: &Path,
+    base: &Path,
+    quick: bool,
+    baseline: Option<&Path>,
+) -> Result<TunnelBench, String> {
     let fixtures = rk_e2e::fixtures().join("keys/openssh");
     let keys = base.join("tkeys");
     std::fs::create_dir_all(&keys).map_err(|e| e.to_string())?;
@@ -817,23 +895,30 @@ fn tunnel_rows(bin: &Path, base: &Path, quick: bool) -> Result<TunnelBench, Stri
     let mut rows = Vec::new();
     let mut keep: Vec<Box<dyn std::any::Any>> = Vec::new();
     let mut rss = Vec::new();
+    let mut cpu = Vec::new();
+    // #17's targets: tunnels move data ≥ 1.15× as fast as ssh (time ≤ 1/1.15), both ways.
+    let faster = Target::Ratio(1.0 / 1.15);
     for (name, cipher) in [
         ("chacha20", "chacha20-poly1305@openssh.com"),
         ("aes128-gcm", "aes128-gcm@openssh.com"),
     ] {
         for (dir, target) in [("upload", sink), ("download", source)] {
             let r = rk_tunnel(&rk, &key, &kh, &dest, cipher, target)?;
-            let s = ssh_tunnel(&key, &kh, &user, sshd.port, cipher, target)?;
+            let s = match baseline {
+                Some(other) => rk_tunnel(other, &key, &kh, &dest, cipher, target)?,
+                None => ssh_tunnel(&key, &kh, &user, sshd.port, cipher, target)?,
+            };
             let (rp, sp) = (r.port, s.port);
             let work: &'static str = Box::leak(format!("-L {dir} {name}").into_boxed_str());
-            let target_ratio = if dir == "upload" { 1.0 / 1.1 } else { 1.0 };
-            let probe = |port: u16| transfer(dir, port, bytes);
+            let counted = TunnelCpu::new(work, r.pid, s.pid);
+            let (rk_probe, anchor_probe) = counted.probes(dir, bytes, rp, sp);
+            cpu.push(counted);
             rows.push(Row {
                 work,
-                target: Target::Ratio(target_ratio),
+                target: faster,
                 quick_runs: None,
-                rk: probe(rp),
-                anchor: probe(sp),
+                rk: rk_probe,
+                anchor: anchor_probe,
             });
             keep.push(Box::new(r));
             keep.push(Box::new(s));
@@ -841,49 +926,62 @@ fn tunnel_rows(bin: &Path, base: &Path, quick: bool) -> Result<TunnelBench, Stri
     }
     // -R: the connecting side is on the cluster (this machine's loopback, where sshd listens);
     // "upload" sends towards the server on this side, "download" reads from it.
+    let rk_remote = |program: &Path| {
+        let mut c = Command::new(program);
+        c.arg("-i").arg(&key).arg("--known-hosts").arg(&kh).args([
+            "--no-agent",
+            "-c",
+            "aes128-gcm@openssh.com",
+        ]);
+        c
+    };
     for (dir, target) in [("upload", sink), ("download", source)] {
-        let mut rk_cmd = Command::new(&rk);
-        rk_cmd
-            .arg("-i")
-            .arg(&key)
-            .arg("--known-hosts")
-            .arg(&kh)
-            .args(["--no-agent", "-c", "aes128-gcm@openssh.com"]);
-        let r = remote_tunnel(rk_cmd, &dest, "rk-connect", target)?;
-        let mut ssh_cmd = openssh(&key, &kh, sshd.port);
-        ssh_cmd.args(["-c", "aes128-gcm@openssh.com"]);
-        let s = remote_tunnel(ssh_cmd, &format!("{user}@127.0.0.1"), "ssh", target)?;
+        let r = remote_tunnel(rk_remote(&rk), &dest, "rk-connect", target)?;
+        let s = match baseline {
+            Some(other) => remote_tunnel(rk_remote(other), &dest, "baseline", target)?,
+            None => {
+                let mut ssh_cmd = openssh(&key, &kh, sshd.port);
+                ssh_cmd.args(["-c", "aes128-gcm@openssh.com"]);
+                remote_tunnel(ssh_cmd, &format!("{user}@127.0.0.1"), "ssh", target)?
+            }
+        };
         let (rp, sp) = (r.port, s.port);
-        let probe = |port: u16| transfer(dir, port, bytes);
+        let work = if dir == "upload" {
+            "-R upload aes128-gcm"
+        } else {
+            "-R download aes128-gcm"
+        };
+        let counted = TunnelCpu::new(work, r.pid, s.pid);
+        let (rk_probe, anchor_probe) = counted.probes(dir, bytes, rp, sp);
+        cpu.push(counted);
         rows.push(Row {
-            work: if dir == "upload" {
-                "-R upload aes128-gcm"
-            } else {
-                "-R download aes128-gcm"
-            },
-            target: Target::Ratio(1.0),
+            work,
+            target: faster,
             quick_runs: None,
-            rk: probe(rp),
-            anchor: probe(sp),
+            rk: rk_probe,
+            anchor: anchor_probe,
         });
         keep.push(Box::new(r));
         keep.push(Box::new(s));
     }
     let r = rk_tunnel(&rk, &key, &kh, &dest, "aes128-gcm@openssh.com", echo.port)?;
-    let s = ssh_tunnel(
-        &key,
-        &kh,
-        &user,
-        sshd.port,
-        "aes128-gcm@openssh.com",
-        echo.port,
-    )?;
+    let s = match baseline {
+        Some(other) => rk_tunnel(other, &key, &kh, &dest, "aes128-gcm@openssh.com", echo.port)?,
+        None => ssh_tunnel(
+            &key,
+            &kh,
+            &user,
+            sshd.port,
+            "aes128-gcm@openssh.com",
+            echo.port,
+        )?,
+    };
     rss.push(("rk-connect (200 connections)".to_string(), r.pid));
     rss.push(("ssh -L (200 connections)".to_string(), s.pid));
     let (rp, sp) = (r.port, s.port);
     rows.push(Row {
         work: "-L 200 conns × 1 MiB",
-        target: Target::Ratio(1.0),
+        target: Target::Ratio(0.9),
         // Seconds per run: three are enough for a smoke test.
         quick_runs: Some(3),
         rk: Probe::Custom(Box::new(move || concurrent(rp))),
@@ -893,7 +991,12 @@ fn tunnel_rows(bin: &Path, base: &Path, quick: bool) -> Result<TunnelBench, Stri
     keep.push(Box::new(s));
     keep.push(Box::new(echo));
     keep.push(Box::new(sshd));
-    Ok(TunnelBench { rows, keep, rss })
+    Ok(TunnelBench {
+        rows,
+        keep,
+        rss,
+        cpu,
+    })
 }
 
 /// rk-connect.exe under Wine against the Linux rk-connect, same sshd, same run: what Wine costs
@@ -1023,6 +1126,7 @@ fn wine_rows(bin: &Path, base: &Path, quick: bool) -> Result<TunnelBench, String
         rows,
         keep,
         rss: Vec::new(),
+        cpu: Vec::new(),
     })
 }
 
@@ -1031,12 +1135,16 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
     let mut quick = false;
     let mut json = None;
     let mut groups = Vec::new();
+    let mut only: Vec<String> = Vec::new();
+    let mut baseline = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--runs" => runs = Some(it.next().and_then(|n| n.parse().ok()).ok_or(USAGE)?),
             "--quick" => quick = true,
             "--json" => json = Some(PathBuf::from(it.next().ok_or(USAGE)?)),
+            "--only" => only.push(it.next().ok_or(USAGE)?.clone()),
+            "--baseline" => baseline = Some(PathBuf::from(it.next().ok_or(USAGE)?)),
             "keygen" | "log" | "connect" | "tunnel" | "wine" => groups.push(a.clone()),
             _ => return Err(USAGE.into()),
         }
@@ -1068,11 +1176,13 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
     }
     let mut _tunnels = Vec::new();
     let mut rss_of = Vec::new();
+    let mut cpu_of = Vec::new();
     if wants("tunnel") {
-        let bench = tunnel_rows(&bin, &base, quick)?;
+        let bench = tunnel_rows(&bin, &base, quick, baseline.as_deref())?;
         rows.extend(bench.rows);
         _tunnels = bench.keep;
         rss_of = bench.rss;
+        cpu_of = bench.cpu;
     }
     // Only when asked: it needs the Windows build and Wine.
     if groups.iter().any(|g| g == "wine") {
@@ -1080,6 +1190,8 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
         rows.extend(bench.rows);
         _tunnels.extend(bench.keep);
     }
+    // --only PART (repeatable): just the rows whose name contains one of them.
+    rows.retain(|row| only.is_empty() || only.iter().any(|o| row.work.contains(o.as_str())));
     let mut figures = Vec::new();
     for row in &rows {
         let runs = match row.quick_runs {
@@ -1091,6 +1203,28 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
     for (what, pid) in &rss_of {
         if let Some(kib) = rk_e2e::peak_rss_kib(*pid) {
             println!("peak RSS of {what}: {:.1} MiB", kib as f64 / 1024.0);
+        }
+    }
+    let anchor_name = if baseline.is_some() {
+        "baseline"
+    } else {
+        "ssh"
+    };
+    for f in &figures {
+        if let Some(c) = cpu_of.iter().find(|c| c.work == f.work) {
+            // One warm-up run each, then `runs`.
+            let per_run = |t: Option<Duration>| {
+                t.map_or(f64::NAN, |t| t.as_secs_f64() * 1e3 / (f.runs + 1) as f64)
+            };
+            let sshd = |t: &Arc<Mutex<Duration>>| per_run(t.lock().ok().map(|t| *t));
+            println!(
+                "CPU per run, {}: rk-connect {:.0} ms (sshd {:.0} ms), {anchor_name} {:.0} ms (sshd {:.0} ms)",
+                f.work,
+                per_run(rk_e2e::cpu_time(c.rk_pid)),
+                sshd(&c.rk_sshd),
+                per_run(rk_e2e::cpu_time(c.anchor_pid)),
+                sshd(&c.anchor_sshd),
+            );
         }
     }
     let _ = std::fs::remove_dir_all(&base);

@@ -1,30 +1,20 @@
 //! Tunnels: `-L` local forwards and `-D` SOCKS proxies through `direct-tcpip` channels.
 //!
-//! Each accepted connection gets its own channel and two pumps: local → cluster reads up to
-//! 256 KiB at a time and sends with `data_bytes` (russh splits it into packets; 8 KiB copies
-//! cost ~7× the syscalls), cluster → local writes what arrives. EOF is passed on in both
-//! directions (half-close), and one failing connection never disturbs the others.
-//!
-//! Memory: the read buffers (upload) and write batches (download) share one 4 MiB budget. Up to
-//! 16 connections get 256 KiB; with 200 busy connections each gets 16 KiB. Measured (`cargo
-//! xtask bench tunnel`, release, peak RSS over 12 rounds of 200 × 1 MiB echoes): 119 MiB with
-//! 256 KiB each way per connection, 59–65 MiB with the budget on uploads only, 25–30 MiB with
-//! it on both (ssh -L: 114–188 MiB); total time unchanged (ties ssh -L), single-connection
-//! throughput unchanged.
+//! Each accepted connection gets its own channel, pumped both ways by [`crate::pump`]; one
+//! failing connection never disturbs the others.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use std::time::Duration;
 
-use russh::client;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::Error;
 use crate::handler::Connection;
+use crate::pump::pump;
 
 /// `[BIND:]PORT:HOST:HOSTPORT`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -227,149 +217,6 @@ async fn tunnel(
     pump(socket, channel).await
 }
 
-/// What the read buffers and write batches of all connections together may hold (each
-/// connection's share is between 16 KiB and 256 KiB; see the module comment for the
-/// measurements behind the value).
-const BUFFER_BUDGET: usize = 4 * 1024 * 1024;
-const MIN_READ: usize = 16 * 1024;
-const MAX_READ: usize = 256 * 1024;
-
-/// Connections being pumped right now (across all forwards of this process).
-static ACTIVE: AtomicUsize = AtomicUsize::new(0);
-
-/// Forwarded connections (-L, -D, -R) open right now, for `~#`.
-pub(crate) fn active_connections() -> usize {
-    ACTIVE.load(Ordering::Relaxed)
-}
-
-/// Counts one connection as active while it lives.
-struct Active;
-
-impl Active {
-    fn enter() -> Active {
-        ACTIVE.fetch_add(1, Ordering::Relaxed);
-        Active
-    }
-}
-
-impl Drop for Active {
-    fn drop(&mut self) {
-        ACTIVE.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// This connection's largest read or write: its share of the budget, a power of two in
-/// 16–256 KiB.
-fn read_cap(active: usize) -> usize {
-    let share = BUFFER_BUDGET / active.max(1);
-    if share >= MAX_READ {
-        MAX_READ
-    } else if share <= MIN_READ {
-        MIN_READ
-    } else {
-        // Round down to a power of two.
-        1 << (usize::BITS - 1 - share.leading_zeros())
-    }
-}
-
-/// Pumps one connection both ways (upload and download under the shared budget), with
-/// half-close; used by -L, -D and -R alike.
-pub(crate) async fn pump(
-    socket: TcpStream,
-    channel: russh::Channel<client::Msg>,
-) -> Result<(), String> {
-    let _active = Active::enter();
-    let (mut reader, writer) = channel.split();
-    let (mut sock_read, mut sock_write) = socket.into_split();
-    let upload = async move {
-        // Start small and grow while reads fill the buffer, up to this connection's share of
-        // the budget: a bulk transfer reaches 256 KiB reads, hundreds of busy connections
-        // stay small.
-        let mut buf = vec![0u8; MIN_READ];
-        loop {
-            match sock_read.read(&mut buf).await {
-                Ok(0) | Err(_) => {
-                    let _ = writer.eof().await;
-                    return;
-                }
-                Ok(n) => {
-                    if writer.data_bytes(buf[..n].to_vec()).await.is_err() {
-                        return;
-                    }
-                    let cap = read_cap(ACTIVE.load(Ordering::Relaxed));
-                    if n == buf.len() && buf.len() < cap {
-                        buf.resize(buf.len() * 2, 0);
-                    } else if buf.len() > cap {
-                        // More connections arrived since: give the memory back.
-                        buf.truncate(cap);
-                        buf.shrink_to_fit();
-                    }
-                }
-            }
-        }
-    };
-    let download = async move {
-        // Data that is already waiting is gathered into one socket write (up to this
-        // connection's share of the budget): sshd sends 32 KiB packets, and a write per packet
-        // costs the download ~8× the syscalls. A packet alone is written as it is, uncopied.
-        let mut batch: Vec<u8> = Vec::new();
-        let mut next = reader.wait().await;
-        while let Some(msg) = next.take() {
-            match msg {
-                russh::ChannelMsg::Data { data } => {
-                    let cap = read_cap(ACTIVE.load(Ordering::Relaxed));
-                    let mut alone = Some(data);
-                    while batch.len() + alone.as_ref().map_or(0, |d| d.len()) < cap {
-                        // A zero timeout polls once: whatever is ready now, nothing more.
-                        match tokio::time::timeout(std::time::Duration::ZERO, reader.wait()).await {
-                            Ok(Some(russh::ChannelMsg::Data { data: more })) => {
-                                if let Some(first) = alone.take() {
-                                    batch.extend_from_slice(&first);
-                                }
-                                batch.extend_from_slice(&more);
-                            }
-                            Ok(other) => {
-                                next = other;
-                                break;
-                            }
-                            Err(_) => break,
-                        }
-                    }
-                    let written = match alone.take() {
-                        Some(only) => sock_write.write_all(&only).await,
-                        None => sock_write.write_all(&batch).await,
-                    };
-                    if written.is_err() {
-                        break;
-                    }
-                    if batch.capacity() > cap {
-                        // More connections arrived since: give the memory back.
-                        batch = Vec::new();
-                    } else {
-                        batch.clear();
-                    }
-                    if next.is_some() {
-                        continue;
-                    }
-                }
-                // The far end finished sending: half-close our side, keep uploading.
-                russh::ChannelMsg::Eof => {
-                    let _ = sock_write.shutdown().await;
-                }
-                russh::ChannelMsg::Close => break,
-                _ => {}
-            }
-            next = reader.wait().await;
-        }
-        let _ = sock_write.shutdown().await;
-    };
-    // Upload may finish first (half-close); the connection ends when the download does.
-    let up = tokio::spawn(upload);
-    download.await;
-    up.abort();
-    Ok(())
-}
-
 /// A SOCKS4a or SOCKS5 (no authentication, CONNECT only) handshake, then a tunnel.
 async fn socks(handle: &Handle, mut socket: TcpStream, peer: SocketAddr) -> Result<(), String> {
     let io = |e: std::io::Error| e.to_string();
@@ -476,17 +323,6 @@ async fn read_cstr(socket: &mut TcpStream) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn read_cap_shares_the_budget() {
-        assert_eq!(read_cap(0), MAX_READ);
-        assert_eq!(read_cap(1), MAX_READ);
-        assert_eq!(read_cap(16), MAX_READ);
-        assert_eq!(read_cap(17), 128 * 1024);
-        assert_eq!(read_cap(100), 32 * 1024);
-        assert_eq!(read_cap(200), MIN_READ);
-        assert_eq!(read_cap(10_000), MIN_READ);
-    }
 
     #[test]
     fn specs() {

@@ -19,6 +19,7 @@ mod forward;
 mod handler;
 mod host_key;
 mod password;
+mod pump;
 mod reconnect;
 mod remote;
 mod resolve;

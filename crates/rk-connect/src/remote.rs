@@ -10,8 +10,9 @@ use russh::{Channel, ChannelOpenFailure};
 use tokio::net::TcpStream;
 
 use crate::Error;
-use crate::forward::{LocalForward, pump};
+use crate::forward::LocalForward;
 use crate::handler::Connection;
+use crate::pump::pump;
 
 /// A forward the server agreed to: where it listens, and where its connections go.
 #[derive(Clone, Debug)]

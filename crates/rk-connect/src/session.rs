@@ -199,7 +199,7 @@ pub(crate) async fn session(
                                 let _ = err.write_all(escape::help(c).as_bytes());
                             }
                             Event::Connections => {
-                                let n = crate::forward::active_connections();
+                                let n = crate::pump::active_connections();
                                 let _ = write!(
                                     err,
                                     "The following connections are open:\r\n  {n} forwarded connection{}\r\n",
