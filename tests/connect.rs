@@ -495,6 +495,97 @@ fn escape_sequences_on_a_pty() {
     }
 }
 
+/// One HTTP request to 127.0.0.1:`port`; the response, or the connection error.
+fn http_get(port: u16) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    c.set_read_timeout(Some(Duration::from_secs(10)))?;
+    c.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+    let mut response = String::new();
+    c.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+/// `~C` in a session: -L and -R added, listed by `~#`, used, cancelled (-KL, -KR), and a bad
+/// command answered without ending the session.
+#[test]
+fn command_line_adds_and_cancels_forwards() {
+    let w = world(&["openssh/ed25519.pub"]);
+    let key = w.sb.fixture("keys/openssh/ed25519");
+    let page = one_page_server("page through ~C", 4);
+    let mut cmd = w.connect(&key);
+    cmd.env("TERM", "dumb").env_remove("SSH_AUTH_SOCK");
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn under a pty");
+    p.send_line("echo MARK$((40+2))").unwrap();
+    p.exp_string("MARK42").unwrap();
+
+    // -L: a new local port, reaching the page through the cluster.
+    p.send("~C").unwrap();
+    p.flush().unwrap();
+    p.exp_string("rk-connect> ").unwrap();
+    p.send(&format!("-L 0:127.0.0.1:{page}\r")).unwrap();
+    p.flush().unwrap();
+    // (rexpect reads bytes as Latin-1: the arrow between the addresses is not matched.)
+    let (_, port) = p.exp_regex(r"Forwarding 127\.0\.0\.1:\d+ ").unwrap();
+    let local: u16 = port
+        .trim_start_matches("Forwarding 127.0.0.1:")
+        .trim_end()
+        .parse()
+        .unwrap();
+    p.exp_string(&format!(" 127.0.0.1:{page} on the cluster"))
+        .unwrap();
+    assert!(http_get(local).unwrap().ends_with("page through ~C"));
+    // ~# lists it.
+    p.send("~#").unwrap();
+    p.flush().unwrap();
+    p.exp_string(&format!("-L 127.0.0.1:{local} ")).unwrap();
+    p.exp_string(&format!(" 127.0.0.1:{page} on the cluster"))
+        .unwrap();
+    p.exp_string("forwarded connection").unwrap();
+
+    // -R: the cluster's sshd listens (on this machine's loopback) and reaches the page here.
+    p.send("~C-R 0:127.0.0.1:").unwrap();
+    p.send(&format!("{page}\r")).unwrap();
+    p.flush().unwrap();
+    let (_, allocated) = p.exp_regex(r"Allocated port \d+").unwrap();
+    let remote: u16 = allocated
+        .trim_start_matches("Allocated port ")
+        .parse()
+        .unwrap();
+    assert!(http_get(remote).unwrap().ends_with("page through ~C"));
+
+    // Cancelled: the ports stop accepting.
+    p.send(&format!("~C-KL {local}\r")).unwrap();
+    p.flush().unwrap();
+    p.exp_string(&format!("Cancelled local forward on 127.0.0.1:{local}."))
+        .unwrap();
+    assert!(http_get(local).is_err(), "-KL left port {local} open");
+    p.send(&format!("~C-KR {remote}\r")).unwrap();
+    p.flush().unwrap();
+    p.exp_string(&format!(
+        "Cancelled remote forward on port {remote} of the cluster."
+    ))
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while http_get(remote).is_ok() {
+        assert!(Instant::now() < deadline, "-KR left port {remote} open");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // A bad command is answered; the session goes on. Nothing typed on the line reached it.
+    p.send("~C-L nonsense\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string("expected [BIND:]PORT:HOST:HOSTPORT").unwrap();
+    p.send_line("echo STILL$((1+1))").unwrap();
+    p.exp_string("STILL2").unwrap();
+    p.send_line("exit 4").unwrap();
+    p.exp_eof().unwrap();
+    match p.process().wait().unwrap() {
+        rexpect::process::WaitStatus::Exited(_, code) => assert_eq!(code, 4),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn ssh_config_host_block_from_rk_parse_log() {
     let w = world(&["openssh/ed25519.pub"]);

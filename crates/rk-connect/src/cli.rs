@@ -177,7 +177,8 @@ pub struct Cli {
     pub cipher: Option<String>,
 
     /// Escape character of an interactive session (default ~; `none` disables): after a newline,
-    /// ~. disconnects, ~? lists the escapes, ~# the forwarded connections, ~~ sends a ~
+    /// ~. disconnects, ~? lists the escapes, ~# the forwards and connections, ~C opens a command
+    /// line to add or cancel forwards (-L, -R, -D, -KL, -KR, -KD as ssh), ~~ sends a ~
     #[arg(short = 'e', value_name = "CHAR|none")]
     pub escape_char: Option<String>,
 

@@ -89,6 +89,15 @@ fn parse_forward(flag: &str, spec: &str, example: &str) -> Result<LocalForward, 
 }
 
 pub fn parse_dynamic(spec: &str) -> Result<DynamicForward, Error> {
+    parse_listen_address("-D", spec, "-D 1080")
+}
+
+/// `[BIND:]PORT`: where something listens (-D, and the ~C cancels -KL/-KR/-KD).
+pub(crate) fn parse_listen_address(
+    flag: &str,
+    spec: &str,
+    example: &str,
+) -> Result<DynamicForward, Error> {
     let f = fields(spec);
     match f.len() {
         1 => Ok(DynamicForward {
@@ -100,7 +109,7 @@ pub fn parse_dynamic(spec: &str) -> Result<DynamicForward, Error> {
             port: port(&f[1], spec)?,
         }),
         _ => Err(Error::Usage(format!(
-            "-D {spec:?}: expected [BIND:]PORT, e.g. -D 1080"
+            "{flag} {spec:?}: expected [BIND:]PORT, e.g. {example}"
         ))),
     }
 }
@@ -143,7 +152,7 @@ impl Link {
     }
 
     /// The live connection, waiting up to `wait` while there is none.
-    async fn current(&mut self, wait: Duration) -> Option<Handle> {
+    pub(crate) async fn current(&mut self, wait: Duration) -> Option<Handle> {
         let live = |h: &Option<Handle>| h.as_ref().is_some_and(|h| !h.is_closed());
         let ready = tokio::time::timeout(wait, self.0.wait_for(live)).await;
         match ready {

@@ -25,6 +25,7 @@ mod remote;
 mod resolve;
 mod session;
 mod transport;
+mod tunnels;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -162,38 +163,27 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
     let dest = route.destination;
 
     // Listeners first: a port in use is an error before anything runs.
+    let mut tunnels = tunnels::Tunnels::new(
+        link,
+        setup.remote_forwards.clone(),
+        cli.gateway_ports,
+        cli.verbose,
+    );
+    let to_stop = if cli.no_command {
+        " (Ctrl-C to stop)"
+    } else {
+        ""
+    };
     for fwd in &local_forwards {
-        let listener = forward::listen(&fwd.bind, fwd.port, cli.gateway_ports).await?;
-        let local = local_address(&listener, fwd.port)?;
+        let local = tunnels.open_local(fwd).await?;
         eprintln!(
-            "Forwarding {local} → {}:{} on the cluster{}",
-            fwd.host,
-            fwd.host_port,
-            if cli.no_command {
-                " (Ctrl-C to stop)"
-            } else {
-                ""
-            }
+            "Forwarding {local} → {}:{} on the cluster{to_stop}",
+            fwd.host, fwd.host_port
         );
-        tokio::spawn(forward::serve_local(
-            listener,
-            fwd.clone(),
-            link.clone(),
-            cli.verbose,
-        ));
     }
     for fwd in &dynamic_forwards {
-        let listener = forward::listen(&fwd.bind, fwd.port, cli.gateway_ports).await?;
-        let local = local_address(&listener, fwd.port)?;
-        eprintln!(
-            "SOCKS proxy on {local} through the cluster{}",
-            if cli.no_command {
-                " (Ctrl-C to stop)"
-            } else {
-                ""
-            }
-        );
-        tokio::spawn(forward::serve_socks(listener, link.clone(), cli.verbose));
+        let local = tunnels.open_dynamic(fwd).await?;
+        eprintln!("SOCKS proxy on {local} through the cluster{to_stop}");
     }
 
     // Remote forwards: the cluster listens; a refusal is an error before anything runs.
@@ -226,22 +216,11 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
     let code = if cli.no_command {
         forwards_only(&handle, &dest).await
     } else {
-        session(&handle, &cli, &dest, forward_agent, &log).await
+        session(&handle, &cli, &dest, forward_agent, &mut tunnels, &log).await
     };
     chain.disconnect().await;
     log.step(format!("done, exit status {:?}", code.as_ref().ok()));
     code
-}
-
-fn local_address(
-    listener: &tokio::net::TcpListener,
-    port: u16,
-) -> Result<std::net::SocketAddr, Error> {
-    listener.local_addr().map_err(|error| Error::Listen {
-        addr: "the local address".into(),
-        port,
-        error,
-    })
 }
 
 fn client_config(cli: &Cli) -> Result<client::Config, Error> {

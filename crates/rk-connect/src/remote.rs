@@ -17,6 +17,8 @@ use crate::pump::pump;
 /// A forward the server agreed to: where it listens, and where its connections go.
 #[derive(Clone, Debug)]
 struct Granted {
+    /// The address the server was asked to listen on ("localhost", "" for all, or as given).
+    bind: String,
     port: u32,
     host: String,
     host_port: u16,
@@ -43,6 +45,61 @@ impl Table {
     }
 }
 
+/// As ssh: no bind address means the server's loopback ("localhost"), `*` all addresses.
+fn server_bind(bind: Option<&str>) -> String {
+    match bind {
+        None => "localhost".to_string(),
+        Some("*") => String::new(),
+        Some(b) => b.to_string(),
+    }
+}
+
+/// `-KR [BIND:]PORT`: asks the server to stop listening on `port` (the port it listens on, as
+/// printed when the forward started) and forgets the forward; connections already made go on.
+pub(crate) async fn cancel(
+    handle: &Connection,
+    table: &Table,
+    bind: Option<&str>,
+    port: u16,
+) -> Result<(), String> {
+    let port = u32::from(port);
+    let granted = table.0.lock().ok().and_then(|granted| {
+        granted
+            .iter()
+            .find(|g| g.port == port && bind.is_none_or(|b| g.bind == server_bind(Some(b))))
+            .cloned()
+    });
+    let Some(granted) = granted else {
+        return Err(format!("no remote forward on port {port}"));
+    };
+    handle
+        .cancel_tcpip_forward(granted.bind.clone(), granted.port)
+        .await
+        .map_err(|e| format!("the cluster did not cancel port {port}: {e}"))?;
+    if let Ok(mut all) = table.0.lock() {
+        all.retain(|g| g.port != port);
+    }
+    Ok(())
+}
+
+/// The forwards granted now, for `~#`: "port P on the cluster → HOST:HOSTPORT here".
+pub(crate) fn describe(table: &Table) -> Vec<String> {
+    table.0.lock().map_or_else(
+        |_| Vec::new(),
+        |granted| {
+            granted
+                .iter()
+                .map(|g| {
+                    format!(
+                        "-R port {} on the cluster → {}:{} here",
+                        g.port, g.host, g.host_port
+                    )
+                })
+                .collect()
+        },
+    )
+}
+
 /// Asks the server to listen for `fwd`; returns the port it listens on (the one it chose when
 /// `fwd.port` is 0).
 pub(crate) async fn request(
@@ -51,26 +108,21 @@ pub(crate) async fn request(
     table: &Table,
     spec: &str,
 ) -> Result<u32, Error> {
-    // As ssh: no bind address means the server's loopback ("localhost"), `*` all addresses.
-    let bind = match fwd.bind.as_deref() {
-        None => "localhost".to_string(),
-        Some("*") => String::new(),
-        Some(b) => b.to_string(),
-    };
+    let bind = server_bind(fwd.bind.as_deref());
     let asked = u32::from(fwd.port);
-    let port =
-        handle
-            .tcpip_forward(bind, asked)
-            .await
-            .map_err(|error| Error::RemoteForwardRefused {
-                spec: spec.to_string(),
-                port: fwd.port,
-                error: error.into(),
-            })?;
+    let port = handle
+        .tcpip_forward(bind.clone(), asked)
+        .await
+        .map_err(|error| Error::RemoteForwardRefused {
+            spec: spec.to_string(),
+            port: fwd.port,
+            error: error.into(),
+        })?;
     // The server answers 0 when it listens on the port that was asked for.
     let port = if asked == 0 { port } else { asked };
     if let Ok(mut granted) = table.0.lock() {
         granted.push(Granted {
+            bind,
             port,
             host: fwd.host.clone(),
             host_port: fwd.host_port,

@@ -12,6 +12,7 @@ use crate::cli::Cli;
 use crate::console;
 use crate::escape::{self, Escapes, Event};
 use crate::handler::Connection;
+use crate::tunnels::Tunnels;
 use crate::{Error, Log};
 
 pub(crate) fn signal_number(sig: &russh::Sig) -> i32 {
@@ -58,6 +59,7 @@ pub(crate) async fn session(
     cli: &Cli,
     dest: &Destination,
     forward_agent: bool,
+    tunnels: &mut Tunnels,
     log: &Log,
 ) -> Result<i32, Error> {
     let channel = handle
@@ -200,11 +202,28 @@ pub(crate) async fn session(
                             }
                             Event::Connections => {
                                 let n = crate::pump::active_connections();
-                                let _ = write!(
-                                    err,
-                                    "The following connections are open:\r\n  {n} forwarded connection{}\r\n",
+                                let mut text = String::from("Forwards:\r\n");
+                                let forwards = tunnels.describe();
+                                if forwards.is_empty() {
+                                    text.push_str("  none (add one with ~C)\r\n");
+                                }
+                                for line in forwards {
+                                    text.push_str(&format!("  {line}\r\n"));
+                                }
+                                text.push_str(&format!(
+                                    "{n} forwarded connection{} open\r\n",
                                     if n == 1 { "" } else { "s" }
-                                );
+                                ));
+                                let _ = err.write_all(text.as_bytes());
+                            }
+                            Event::Echo(bytes) => {
+                                let _ = err.write_all(&bytes);
+                                let _ = err.flush();
+                            }
+                            Event::Command(line) => {
+                                for reply in tunnels.command(&line).await {
+                                    let _ = write!(err, "{reply}\r\n");
+                                }
                             }
                         }
                     }
