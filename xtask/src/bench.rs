@@ -977,7 +977,12 @@ fn tunnel_rows(
         )?,
     };
     rss.push(("rk-connect (200 connections)".to_string(), r.pid));
-    rss.push(("ssh -L (200 connections)".to_string(), s.pid));
+    let anchor = if baseline.is_some() {
+        "baseline"
+    } else {
+        "ssh -L"
+    };
+    rss.push((format!("{anchor} (200 connections)"), s.pid));
     let (rp, sp) = (r.port, s.port);
     rows.push(Row {
         work: "-L 200 conns × 1 MiB",

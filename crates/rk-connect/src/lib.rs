@@ -17,6 +17,7 @@ mod error;
 mod escape;
 mod forward;
 mod handler;
+mod heap;
 mod host_key;
 mod password;
 mod pump;
@@ -44,6 +45,7 @@ pub use error::{EXIT_RK_ERROR, Error};
 /// Runs the command; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     let cli = cli.normalise();
+    heap::keep_freed_memory();
     // Ctrl-C at a passphrase prompt must not leave the terminal without echo.
     rk_core::interrupt::install();
     let outcome = tokio::runtime::Builder::new_current_thread()
