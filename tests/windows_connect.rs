@@ -327,13 +327,10 @@ fn exe_tunnel_serves_20_concurrent_http_requests_byte_exact() {
     );
 }
 
-#[test]
-#[ignore = "Windows .exe under Wine: run by cargo xtask windows test"]
-fn exe_shell_on_wines_console_gets_the_window_size_and_the_exit_status() {
-    let w = world(&["openssh/ed25519.pub"]);
-    let key = w.key("openssh/ed25519");
-    // Wine's console sits on a pty with a window size set first, as a terminal window has.
-    let inner = w.connect(&key, true);
+/// rk-connect.exe with a shell, on Wine's console on a pty with a window size set first, as a
+/// terminal window has.
+fn shell_on_wines_console(w: &World, key: &str) -> rexpect::session::PtySession {
+    let inner = w.connect(key, true);
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg("stty rows 37 cols 123; exec \"$@\"")
@@ -348,7 +345,15 @@ fn exe_shell_on_wines_console_gets_the_window_size_and_the_exit_status() {
             None => cmd.env_remove(name),
         };
     }
-    let mut p = rexpect::session::spawn_command(cmd, Some(60_000)).expect("spawn under a pty");
+    rexpect::session::spawn_command(cmd, Some(60_000)).expect("spawn under a pty")
+}
+
+#[test]
+#[ignore = "Windows .exe under Wine: run by cargo xtask windows test"]
+fn exe_shell_on_wines_console_gets_the_window_size_and_the_exit_status() {
+    let w = world(&["openssh/ed25519.pub"]);
+    let key = w.key("openssh/ed25519");
+    let mut p = shell_on_wines_console(&w, &key);
     // A shell prompt on the cluster (sshd's default root prompt ends in "# ").
     p.send("stty size; echo MARK$((40+2))\r").unwrap();
     p.flush().unwrap();
@@ -362,6 +367,48 @@ fn exe_shell_on_wines_console_gets_the_window_size_and_the_exit_status() {
     p.exp_eof().unwrap();
     match p.process().wait().unwrap() {
         rexpect::process::WaitStatus::Exited(_, code) => assert_eq!(code, 7),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Escapes on Windows: `~C` adds a -L forward that serves a page, `~.` ends with 255.
+#[test]
+#[ignore = "Windows .exe under Wine: run by cargo xtask windows test"]
+fn exe_escapes_and_command_line_on_wines_console() {
+    use std::io::{Read, Write};
+    let w = world(&["openssh/ed25519.pub"]);
+    let key = w.key("openssh/ed25519");
+    let page = rk_e2e::one_page_server("page through ~C on Windows", 1);
+    let mut p = shell_on_wines_console(&w, &key);
+    p.send("echo MARK$((40+2))\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string("MARK42").unwrap();
+    p.send("~C").unwrap();
+    p.flush().unwrap();
+    // Wine's console draws a trailing space as a cursor move.
+    p.exp_string("rk-connect>").unwrap();
+    p.send(&format!("-L 0:127.0.0.1:{page}\r")).unwrap();
+    p.flush().unwrap();
+    let (_, found) = p.exp_regex(r"Forwarding 127\.0\.0\.1:\d+\D").unwrap();
+    let port: u16 = found
+        .trim_start_matches("Forwarding 127.0.0.1:")
+        .trim_end_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .unwrap();
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut response = String::new();
+    c.read_to_string(&mut response).unwrap();
+    assert!(
+        response.ends_with("page through ~C on Windows"),
+        "{response:?}"
+    );
+    p.send("\r~.").unwrap();
+    p.flush().unwrap();
+    p.exp_eof().unwrap();
+    match p.process().wait().unwrap() {
+        rexpect::process::WaitStatus::Exited(_, code) => assert_eq!(code, 255),
         other => panic!("{other:?}"),
     }
 }

@@ -424,11 +424,21 @@ impl XServer {
     }
 }
 
+/// SIGKILL to `pid`, quietly: it may have exited already (kill(1) would say so on stderr).
+fn kill_pid(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+}
+
 impl Drop for XServer {
     fn drop(&mut self) {
         for pid in self.processes("") {
             if pid != std::process::id() {
-                let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+                kill_pid(pid);
             }
         }
     }
@@ -565,10 +575,7 @@ impl Sshd {
         if let Some(mut g) = self.server.take() {
             let pid = g.id();
             for child in children_of(pid) {
-                let _ = Command::new("kill")
-                    .arg("-9")
-                    .arg(child.to_string())
-                    .status();
+                kill_pid(child);
             }
             let _ = g.child().kill();
             let _ = g.child().wait();
