@@ -741,13 +741,23 @@ fn transfer_counting_sshd(
     bytes: usize,
     sshd: Arc<Mutex<Duration>>,
 ) -> Probe {
-    Probe::Custom(Box::new(move || {
-        let before = sshd_cpu();
-        let took = if dir == "upload" {
+    counting_sshd(sshd, move || {
+        if dir == "upload" {
             upload(port, bytes)
         } else {
             download(port, bytes)
-        };
+        }
+    })
+}
+
+/// A probe running `work`, adding the CPU time all sshd processes spent meanwhile to `sshd`.
+fn counting_sshd(
+    sshd: Arc<Mutex<Duration>>,
+    work: impl Fn() -> Result<Duration, String> + 'static,
+) -> Probe {
+    Probe::Custom(Box::new(move || {
+        let before = sshd_cpu();
+        let took = work();
         if let Ok(mut total) = sshd.lock() {
             *total += sshd_cpu().saturating_sub(before);
         }
@@ -984,14 +994,16 @@ fn tunnel_rows(
     };
     rss.push((format!("{anchor} (200 connections)"), s.pid));
     let (rp, sp) = (r.port, s.port);
+    let counted = TunnelCpu::new("-L 200 conns × 1 MiB", r.pid, s.pid);
     rows.push(Row {
         work: "-L 200 conns × 1 MiB",
         target: Target::Ratio(0.9),
         // Seconds per run: three are enough for a smoke test.
         quick_runs: Some(3),
-        rk: Probe::Custom(Box::new(move || concurrent(rp))),
-        anchor: Probe::Custom(Box::new(move || concurrent(sp))),
+        rk: counting_sshd(Arc::clone(&counted.rk_sshd), move || concurrent(rp)),
+        anchor: counting_sshd(Arc::clone(&counted.anchor_sshd), move || concurrent(sp)),
     });
+    cpu.push(counted);
     keep.push(Box::new(r));
     keep.push(Box::new(s));
     keep.push(Box::new(echo));
@@ -1222,13 +1234,20 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
                 t.map_or(f64::NAN, |t| t.as_secs_f64() * 1e3 / (f.runs + 1) as f64)
             };
             let sshd = |t: &Arc<Mutex<Duration>>| per_run(t.lock().ok().map(|t| *t));
+            let (rk_sshd, anchor_sshd) = (sshd(&c.rk_sshd), sshd(&c.anchor_sshd));
+            // sshd is one process per connection: busy ≥ 90% of the wall time with both
+            // clients, it sets the pace, whatever the client does.
+            let bound = rk_sshd >= 0.9 * f.rk_ms() && anchor_sshd >= 0.9 * f.anchor_ms();
             println!(
-                "CPU per run, {}: rk-connect {:.0} ms (sshd {:.0} ms), {anchor_name} {:.0} ms (sshd {:.0} ms)",
+                "CPU per run, {}: rk-connect {:.0} ms (sshd {rk_sshd:.0} ms), {anchor_name} {:.0} ms (sshd {anchor_sshd:.0} ms){}",
                 f.work,
                 per_run(rk_e2e::cpu_time(c.rk_pid)),
-                sshd(&c.rk_sshd),
                 per_run(rk_e2e::cpu_time(c.anchor_pid)),
-                sshd(&c.anchor_sshd),
+                if bound {
+                    " — sshd-bound: sshd busy ≥ 90% of the time with both clients"
+                } else {
+                    ""
+                }
             );
         }
     }
