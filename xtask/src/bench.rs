@@ -178,16 +178,22 @@ fn run_row(row: &Row, runs: usize, scratch: &Path) -> Result<Figures, String> {
     use std::io::IsTerminal;
     let progress = std::io::stderr().is_terminal();
     let (mut rk, mut anchor) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    // Which side failed, and in which row.
+    let rk_side =
+        |scratch: &Path| measure(&row.rk, scratch).map_err(|e| format!("{}, rk: {e}", row.work));
+    let anchor_side = |scratch: &Path| {
+        measure(&row.anchor, scratch).map_err(|e| format!("{}, anchor: {e}", row.work))
+    };
     // One warm-up each (page cache, dynamic loader), then alternate so drift hits both sides.
-    measure(&row.rk, scratch)?;
-    measure(&row.anchor, scratch)?;
+    rk_side(scratch)?;
+    anchor_side(scratch)?;
     for i in 0..runs {
         if i % 2 == 0 {
-            rk.push(measure(&row.rk, scratch)?);
-            anchor.push(measure(&row.anchor, scratch)?);
+            rk.push(rk_side(scratch)?);
+            anchor.push(anchor_side(scratch)?);
         } else {
-            anchor.push(measure(&row.anchor, scratch)?);
-            rk.push(measure(&row.rk, scratch)?);
+            anchor.push(anchor_side(scratch)?);
+            rk.push(rk_side(scratch)?);
         }
         if progress {
             eprint!("\r{}: {}/{} runs", row.work, i + 1, runs);
