@@ -135,6 +135,10 @@ pub struct Cli {
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub keepalive: u64,
 
+    /// Re-key after this much data each way, as ssh's RekeyLimit (K, M or G suffix; default 1G)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub rekey_limit: Option<usize>,
+
     /// Force a pseudo-terminal for a command
     #[arg(short = 't', conflicts_with = "no_tty")]
     pub tty: bool,
@@ -185,6 +189,31 @@ pub struct Cli {
     /// Log the connection steps with timestamps to stderr
     #[arg(short = 'v')]
     pub verbose: bool,
+}
+
+/// `SIZE[K|M|G]` in bytes (powers of 1024, as ssh's RekeyLimit); at least 16 KiB.
+fn parse_size(s: &str) -> Result<usize, String> {
+    let (digits, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c.to_ascii_uppercase()),
+        _ => (s, ' '),
+    };
+    let shift = match unit {
+        ' ' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        other => return Err(format!("unknown unit {other:?}: use K, M or G (e.g. 512M)")),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size: use a number with K, M or G (e.g. 512M)"))?;
+    let bytes = n
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("{s:?} is too large"))?;
+    if bytes < 16 * 1024 {
+        return Err(format!("{s:?} is too small: at least 16K"));
+    }
+    Ok(bytes)
 }
 
 impl Cli {

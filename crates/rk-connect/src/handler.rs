@@ -31,6 +31,20 @@ impl client::Handler for Client {
         Ok(self.host_key.check(server_public_key))
     }
 
+    async fn disconnected(
+        &mut self,
+        reason: client::DisconnectReason<Self::Error>,
+    ) -> Result<(), Self::Error> {
+        // -v: why the connection ended (the error shown without -v is the generic one).
+        if self.verbose {
+            eprintln!("rk-connect: the connection ended: {reason:?}\r");
+        }
+        match reason {
+            client::DisconnectReason::ReceivedDisconnect(_) => Ok(()),
+            client::DisconnectReason::Error(e) => Err(e),
+        }
+    }
+
     async fn server_channel_open_agent_forward(
         &mut self,
         channel: Channel<client::Msg>,
