@@ -843,6 +843,33 @@ struct TunnelBench {
     cpu: Vec<TunnelCpu>,
 }
 
+impl TunnelBench {
+    /// A row timing `bytes` through tunnels `r` (rk) and `s` (the anchor), kept running, with
+    /// the CPU of both clients and of sshd counted.
+    fn add_transfer(
+        &mut self,
+        work: &'static str,
+        dir: &'static str,
+        bytes: usize,
+        r: RunningTunnel,
+        s: RunningTunnel,
+        target: Target,
+    ) {
+        let counted = TunnelCpu::new(work, r.pid, s.pid);
+        let (rk, anchor) = counted.probes(dir, bytes, r.port, s.port);
+        self.cpu.push(counted);
+        self.rows.push(Row {
+            work,
+            target,
+            quick_runs: None,
+            rk,
+            anchor,
+        });
+        self.keep.push(Box::new(r));
+        self.keep.push(Box::new(s));
+    }
+}
+
 /// Where one tunnel row's CPU went: each client process, and the sshd processes during its runs.
 struct TunnelCpu {
     work: &'static str,
@@ -908,10 +935,12 @@ fn tunnel_rows(
     let echo = rk_e2e::EchoServer::start();
     let rk = bin.join("rk-connect");
 
-    let mut rows = Vec::new();
-    let mut keep: Vec<Box<dyn std::any::Any>> = Vec::new();
-    let mut rss = Vec::new();
-    let mut cpu = Vec::new();
+    let mut bench = TunnelBench {
+        rows: Vec::new(),
+        keep: Vec::new(),
+        rss: Vec::new(),
+        cpu: Vec::new(),
+    };
     // #17's targets: tunnels move data ≥ 1.15× as fast as ssh (time ≤ 1/1.15), both ways.
     let faster = Target::Ratio(1.0 / 1.15);
     for (name, cipher) in [
@@ -924,20 +953,8 @@ fn tunnel_rows(
                 Some(other) => rk_tunnel(other, &key, &kh, &dest, cipher, target)?,
                 None => ssh_tunnel(&key, &kh, &user, sshd.port, cipher, target)?,
             };
-            let (rp, sp) = (r.port, s.port);
             let work: &'static str = Box::leak(format!("-L {dir} {name}").into_boxed_str());
-            let counted = TunnelCpu::new(work, r.pid, s.pid);
-            let (rk_probe, anchor_probe) = counted.probes(dir, bytes, rp, sp);
-            cpu.push(counted);
-            rows.push(Row {
-                work,
-                target: faster,
-                quick_runs: None,
-                rk: rk_probe,
-                anchor: anchor_probe,
-            });
-            keep.push(Box::new(r));
-            keep.push(Box::new(s));
+            bench.add_transfer(work, dir, bytes, r, s, faster);
         }
     }
     // -R: the connecting side is on the cluster (this machine's loopback, where sshd listens);
@@ -961,24 +978,12 @@ fn tunnel_rows(
                 remote_tunnel(ssh_cmd, &format!("{user}@127.0.0.1"), "ssh", target)?
             }
         };
-        let (rp, sp) = (r.port, s.port);
         let work = if dir == "upload" {
             "-R upload aes128-gcm"
         } else {
             "-R download aes128-gcm"
         };
-        let counted = TunnelCpu::new(work, r.pid, s.pid);
-        let (rk_probe, anchor_probe) = counted.probes(dir, bytes, rp, sp);
-        cpu.push(counted);
-        rows.push(Row {
-            work,
-            target: faster,
-            quick_runs: None,
-            rk: rk_probe,
-            anchor: anchor_probe,
-        });
-        keep.push(Box::new(r));
-        keep.push(Box::new(s));
+        bench.add_transfer(work, dir, bytes, r, s, faster);
     }
     let r = rk_tunnel(&rk, &key, &kh, &dest, "aes128-gcm@openssh.com", echo.port)?;
     let s = match baseline {
@@ -992,16 +997,20 @@ fn tunnel_rows(
             echo.port,
         )?,
     };
-    rss.push(("rk-connect (200 connections)".to_string(), r.pid));
+    bench
+        .rss
+        .push(("rk-connect (200 connections)".to_string(), r.pid));
     let anchor = if baseline.is_some() {
         "baseline"
     } else {
         "ssh -L"
     };
-    rss.push((format!("{anchor} (200 connections)"), s.pid));
+    bench
+        .rss
+        .push((format!("{anchor} (200 connections)"), s.pid));
     let (rp, sp) = (r.port, s.port);
     let counted = TunnelCpu::new("-L 200 conns × 1 MiB", r.pid, s.pid);
-    rows.push(Row {
+    bench.rows.push(Row {
         work: "-L 200 conns × 1 MiB",
         target: Target::Ratio(0.9),
         // Seconds per run: three are enough for a smoke test.
@@ -1009,17 +1018,12 @@ fn tunnel_rows(
         rk: counting_sshd(Arc::clone(&counted.rk_sshd), move || concurrent(rp)),
         anchor: counting_sshd(Arc::clone(&counted.anchor_sshd), move || concurrent(sp)),
     });
-    cpu.push(counted);
-    keep.push(Box::new(r));
-    keep.push(Box::new(s));
-    keep.push(Box::new(echo));
-    keep.push(Box::new(sshd));
-    Ok(TunnelBench {
-        rows,
-        keep,
-        rss,
-        cpu,
-    })
+    bench.cpu.push(counted);
+    bench.keep.push(Box::new(r));
+    bench.keep.push(Box::new(s));
+    bench.keep.push(Box::new(echo));
+    bench.keep.push(Box::new(sshd));
+    Ok(bench)
 }
 
 /// rk-connect.exe under Wine against the Linux rk-connect, same sshd, same run: what Wine costs
