@@ -447,11 +447,7 @@ fn interactive_shell_on_a_pty() {
     p.exp_string("37 123").unwrap();
     p.exp_string("/dev/pts/").unwrap();
     p.send_line("exit 7").unwrap();
-    p.exp_eof().unwrap();
-    match p.process().wait().unwrap() {
-        rexpect::process::WaitStatus::Exited(_, code) => assert_eq!(code, 7),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(pty_exit_code(&mut p), 7);
     // The local terminal is back exactly as it was, and the host was remembered.
     assert_eq!(
         std::fs::read_to_string(&before).unwrap(),
@@ -464,15 +460,21 @@ fn interactive_shell_on_a_pty() {
     );
 }
 
-#[test]
-fn escape_sequences_on_a_pty() {
-    let w = world(&["openssh/ed25519.pub"]);
+/// A shell on the world's sshd through rk-connect on a pty, once it answers a command.
+fn shell_on_a_pty(w: &World) -> rexpect::session::PtySession {
     let key = w.sb.fixture("keys/openssh/ed25519");
     let mut cmd = w.connect(&key);
     cmd.env("TERM", "dumb").env_remove("SSH_AUTH_SOCK");
     let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn under a pty");
     p.send_line("echo MARK$((40+2))").unwrap();
     p.exp_string("MARK42").unwrap();
+    p
+}
+
+#[test]
+fn escape_sequences_on_a_pty() {
+    let w = world(&["openssh/ed25519.pub"]);
+    let mut p = shell_on_a_pty(&w);
     // A ~ in mid-line reaches the remote unchanged (its output, not its echo, is matched).
     p.send_line("echo 'a~b' | tr a Z").unwrap();
     p.exp_string("Z~b").unwrap();
@@ -488,22 +490,7 @@ fn escape_sequences_on_a_pty() {
     // ~. ends the session at once, with ssh's status.
     p.send("\n~.").unwrap();
     p.flush().unwrap();
-    p.exp_eof().unwrap();
-    match p.process().wait().unwrap() {
-        rexpect::process::WaitStatus::Exited(_, code) => assert_eq!(code, 255),
-        other => panic!("{other:?}"),
-    }
-}
-
-/// One HTTP request to 127.0.0.1:`port`; the response, or the connection error.
-fn http_get(port: u16) -> std::io::Result<String> {
-    use std::io::{Read, Write};
-    let mut c = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    c.set_read_timeout(Some(Duration::from_secs(10)))?;
-    c.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
-    let mut response = String::new();
-    c.read_to_string(&mut response)?;
-    Ok(response)
+    assert_eq!(pty_exit_code(&mut p), 255);
 }
 
 /// `~C` in a session: -L and -R added, listed by `~#`, used, cancelled (-KL, -KR), and a bad
@@ -511,13 +498,8 @@ fn http_get(port: u16) -> std::io::Result<String> {
 #[test]
 fn command_line_adds_and_cancels_forwards() {
     let w = world(&["openssh/ed25519.pub"]);
-    let key = w.sb.fixture("keys/openssh/ed25519");
     let page = one_page_server("page through ~C", 4);
-    let mut cmd = w.connect(&key);
-    cmd.env("TERM", "dumb").env_remove("SSH_AUTH_SOCK");
-    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn under a pty");
-    p.send_line("echo MARK$((40+2))").unwrap();
-    p.exp_string("MARK42").unwrap();
+    let mut p = shell_on_a_pty(&w);
 
     // -L: a new local port, reaching the page through the cluster.
     p.send("~C").unwrap();
@@ -526,12 +508,7 @@ fn command_line_adds_and_cancels_forwards() {
     p.send(&format!("-L 0:127.0.0.1:{page}\r")).unwrap();
     p.flush().unwrap();
     // (rexpect reads bytes as Latin-1: the arrow between the addresses is not matched.)
-    let (_, port) = p.exp_regex(r"Forwarding 127\.0\.0\.1:\d+ ").unwrap();
-    let local: u16 = port
-        .trim_start_matches("Forwarding 127.0.0.1:")
-        .trim_end()
-        .parse()
-        .unwrap();
+    let local = pty_forwarded_port(&mut p);
     p.exp_string(&format!(" 127.0.0.1:{page} on the cluster"))
         .unwrap();
     assert!(http_get(local).unwrap().ends_with("page through ~C"));
@@ -579,11 +556,7 @@ fn command_line_adds_and_cancels_forwards() {
     p.send_line("echo STILL$((1+1))").unwrap();
     p.exp_string("STILL2").unwrap();
     p.send_line("exit 4").unwrap();
-    p.exp_eof().unwrap();
-    match p.process().wait().unwrap() {
-        rexpect::process::WaitStatus::Exited(_, code) => assert_eq!(code, 4),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(pty_exit_code(&mut p), 4);
 }
 
 #[test]

@@ -364,18 +364,13 @@ fn exe_shell_on_wines_console_gets_the_window_size_and_the_exit_status() {
     );
     p.send("exit 7\r").unwrap();
     p.flush().unwrap();
-    p.exp_eof().unwrap();
-    match p.process().wait().unwrap() {
-        rexpect::process::WaitStatus::Exited(_, code) => assert_eq!(code, 7),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(rk_e2e::pty_exit_code(&mut p), 7);
 }
 
 /// Escapes on Windows: `~C` adds a -L forward that serves a page, `~.` ends with 255.
 #[test]
 #[ignore = "Windows .exe under Wine: run by cargo xtask windows test"]
 fn exe_escapes_and_command_line_on_wines_console() {
-    use std::io::{Read, Write};
     let w = world(&["openssh/ed25519.pub"]);
     let key = w.key("openssh/ed25519");
     let page = rk_e2e::one_page_server("page through ~C on Windows", 1);
@@ -389,28 +384,15 @@ fn exe_escapes_and_command_line_on_wines_console() {
     p.exp_string("rk-connect>").unwrap();
     p.send(&format!("-L 0:127.0.0.1:{page}\r")).unwrap();
     p.flush().unwrap();
-    let (_, found) = p.exp_regex(r"Forwarding 127\.0\.0\.1:\d+\D").unwrap();
-    let port: u16 = found
-        .trim_start_matches("Forwarding 127.0.0.1:")
-        .trim_end_matches(|c: char| !c.is_ascii_digit())
-        .parse()
-        .unwrap();
-    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    c.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
-    let mut response = String::new();
-    c.read_to_string(&mut response).unwrap();
+    let port = rk_e2e::pty_forwarded_port(&mut p);
+    let response = rk_e2e::http_get(port).unwrap();
     assert!(
         response.ends_with("page through ~C on Windows"),
         "{response:?}"
     );
     p.send("\r~.").unwrap();
     p.flush().unwrap();
-    p.exp_eof().unwrap();
-    match p.process().wait().unwrap() {
-        rexpect::process::WaitStatus::Exited(_, code) => assert_eq!(code, 255),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(rk_e2e::pty_exit_code(&mut p), 255);
 }
 
 /// The test agent (examples/test-agent.exe) on a named pipe of its own, holding `key`; killed

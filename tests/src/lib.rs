@@ -658,6 +658,39 @@ pub fn one_page_server(body: &'static str, requests: usize) -> u16 {
     port
 }
 
+/// One HTTP/1.0 request to 127.0.0.1:`port` (e.g. through a tunnel); the whole response, or
+/// the connection error.
+pub fn http_get(port: u16) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    c.set_read_timeout(Some(Duration::from_secs(20)))?;
+    c.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+    let mut response = String::new();
+    c.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+/// Waits for a pty session's program to end; its exit code (a signal is a test failure).
+pub fn pty_exit_code(p: &mut rexpect::session::PtySession) -> i32 {
+    p.exp_eof().unwrap();
+    match p.process().wait().unwrap() {
+        rexpect::process::WaitStatus::Exited(_, code) => code,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Reads rk-connect's "Forwarding 127.0.0.1:PORT …" (a -L forward) from a pty session; the
+/// port. The character after the digits is required, so a port cut in two reads is never
+/// taken for a shorter one; it may be a space or a terminal's cursor move (Wine's console).
+pub fn pty_forwarded_port(p: &mut rexpect::session::PtySession) -> u16 {
+    let (_, found) = p.exp_regex(r"Forwarding 127\.0\.0\.1:\d+\D").unwrap();
+    found
+        .trim_start_matches("Forwarding 127.0.0.1:")
+        .trim_end_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .unwrap()
+}
+
 /// Runs `cmd` in a new session, with no controlling terminal: what a cron job or CI step sees,
 /// even when the tests themselves were started from a terminal.
 pub fn without_terminal(cmd: &mut Command) -> &mut Command {

@@ -101,43 +101,62 @@ impl Tunnels {
 
     /// Starts a `-L` listener; returns where it listens.
     pub(crate) async fn open_local(&mut self, fwd: &LocalForward) -> Result<SocketAddr, Error> {
-        let listener = forward::listen(&fwd.bind, fwd.port, self.gateway_ports).await?;
-        let local = local_address(&listener, fwd.port)?;
+        let (listener, local) = self.listen(&fwd.bind, fwd.port).await?;
         let task = tokio::spawn(forward::serve_local(
             listener,
             fwd.clone(),
             self.link.clone(),
             self.verbose,
         ));
-        self.listening.push(Listening {
-            dynamic: false,
-            bind: fwd.bind.clone(),
-            asked: fwd.port,
-            local,
-            what: format!("-L {local} → {}:{} on the cluster", fwd.host, fwd.host_port),
-            task,
-        });
+        let what = format!("-L {local} → {}:{} on the cluster", fwd.host, fwd.host_port);
+        self.record(false, &fwd.bind, fwd.port, local, what, task);
         Ok(local)
     }
 
     /// Starts a `-D` SOCKS listener; returns where it listens.
     pub(crate) async fn open_dynamic(&mut self, fwd: &DynamicForward) -> Result<SocketAddr, Error> {
-        let listener = forward::listen(&fwd.bind, fwd.port, self.gateway_ports).await?;
-        let local = local_address(&listener, fwd.port)?;
+        let (listener, local) = self.listen(&fwd.bind, fwd.port).await?;
         let task = tokio::spawn(forward::serve_socks(
             listener,
             self.link.clone(),
             self.verbose,
         ));
+        let what = format!("-D SOCKS proxy on {local}");
+        self.record(true, &fwd.bind, fwd.port, local, what, task);
+        Ok(local)
+    }
+
+    async fn listen(
+        &self,
+        bind: &Option<String>,
+        port: u16,
+    ) -> Result<(tokio::net::TcpListener, SocketAddr), Error> {
+        let listener = forward::listen(bind, port, self.gateway_ports).await?;
+        let local = listener.local_addr().map_err(|error| Error::Listen {
+            addr: "the local address".into(),
+            port,
+            error,
+        })?;
+        Ok((listener, local))
+    }
+
+    fn record(
+        &mut self,
+        dynamic: bool,
+        bind: &Option<String>,
+        asked: u16,
+        local: SocketAddr,
+        what: String,
+        task: JoinHandle<()>,
+    ) {
         self.listening.push(Listening {
-            dynamic: true,
-            bind: fwd.bind.clone(),
-            asked: fwd.port,
+            dynamic,
+            bind: bind.clone(),
+            asked,
             local,
-            what: format!("-D SOCKS proxy on {local}"),
+            what,
             task,
         });
-        Ok(local)
     }
 
     /// Stops the listener for `-KL`/`-KD [BIND:]PORT` (the port asked for or the one bound).
@@ -224,14 +243,6 @@ impl Tunnels {
             }
         })
     }
-}
-
-fn local_address(listener: &tokio::net::TcpListener, port: u16) -> Result<SocketAddr, Error> {
-    listener.local_addr().map_err(|error| Error::Listen {
-        addr: "the local address".into(),
-        port,
-        error,
-    })
 }
 
 #[cfg(test)]
