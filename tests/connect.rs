@@ -524,9 +524,11 @@ fn command_line_adds_and_cancels_forwards() {
     p.send("~C-R 0:127.0.0.1:").unwrap();
     p.send(&format!("{page}\r")).unwrap();
     p.flush().unwrap();
-    let (_, allocated) = p.exp_regex(r"Allocated port \d+").unwrap();
+    // " for" after the digits: a port cut in two reads must not be taken for a shorter one.
+    let (_, allocated) = p.exp_regex(r"Allocated port \d+ for").unwrap();
     let remote: u16 = allocated
         .trim_start_matches("Allocated port ")
+        .trim_end_matches(" for")
         .parse()
         .unwrap();
     assert!(http_get(remote).unwrap().ends_with("page through ~C"));
