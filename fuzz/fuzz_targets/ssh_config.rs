@@ -1,45 +1,76 @@
-//! The ssh config reader rk-connect uses (ssh2-config with rk's rules) on arbitrary text, then
-//! the lookup rk-connect makes: never panics.
+//! rk-core's ssh config evaluator (what rk-connect reads ~/.ssh/config with) on arbitrary text,
+//! for a few destinations, then the IdentityFile expansion rk-connect makes: never panics, never
+//! hangs.
 //!
-//! `Include` lines are dropped before parsing: they glob the real filesystem (the glob crate
-//! reads `**` as "every directory below"), so an input like `Include /*/../**/x` walks all of
-//! `/` and `/proc` — a fuzz run that depends on the machine and never ends, not a parser bug.
-//! The filter is wider than the parser's own test for the keyword (any line that mentions
-//! "include" in any case), so no spelling of it gets through.
+//! Files come from memory, so `Include` is exercised without touching the real filesystem: the
+//! input itself is `/fuzz/.ssh/config`, and it can include itself (`Include config`, `Include *`)
+//! or `/fuzz/.ssh/other` (its second half); a file that includes itself must stop at the depth
+//! limit with an error.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use ssh2_config::{ParseRule, SshConfig};
+use std::path::{Path, PathBuf};
 
-fn without_include_lines(data: &[u8]) -> Vec<u8> {
-    let mut kept = Vec::with_capacity(data.len());
-    for line in data.split_inclusive(|&b| b == b'\n') {
-        let mentions_include = String::from_utf8_lossy(line)
-            .to_lowercase()
-            .contains("include");
-        if mentions_include {
-            // Keep the line count (and a following line's start) as it was.
-            kept.push(b'\n');
-        } else {
-            kept.extend_from_slice(line);
+use libfuzzer_sys::fuzz_target;
+use rk_core::ssh_config::{self, ConfigFiles, Query};
+
+struct Memory<'a> {
+    config: &'a [u8],
+    other: &'a [u8],
+}
+
+const CONFIG: &str = "/fuzz/.ssh/config";
+const OTHER: &str = "/fuzz/.ssh/other";
+
+impl ConfigFiles for Memory<'_> {
+    fn read(&self, path: &Path) -> Option<Vec<u8>> {
+        match path.to_str()? {
+            CONFIG => Some(self.config.to_vec()),
+            OTHER => Some(self.other.to_vec()),
+            _ => None,
         }
     }
-    kept
+
+    fn glob(&self, pattern: &str) -> Vec<PathBuf> {
+        [CONFIG, OTHER]
+            .iter()
+            .filter(|p| glob::Pattern::new(pattern).is_ok_and(|g| g.matches(p)))
+            .map(PathBuf::from)
+            .collect()
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
-    let text = without_include_lines(data);
-    let rules = ParseRule::ALLOW_UNKNOWN_FIELDS | ParseRule::ALLOW_UNSUPPORTED_FIELDS;
-    let mut reader = std::io::BufReader::new(text.as_slice());
-    if let Ok(config) = SshConfig::default().parse(&mut reader, rules) {
-        for host in ["rk-job", "3.80.3.168", "uprod_00Grm@3.80.3.168"] {
-            let params = config.query(host);
-            let _ = (
-                params.host_name,
-                params.user,
-                params.port,
-                params.identity_file,
-            );
+    let files = Memory {
+        config: data,
+        other: &data[data.len() / 2..],
+    };
+    for (host, user) in [
+        ("rk-job", None),
+        ("3.80.3.168", Some("uprod_00Grm")),
+        ("", None),
+    ] {
+        let query = Query {
+            host: host.to_string(),
+            user: user.map(str::to_string),
+            port: None,
+            local_user: "me".into(),
+            local_host: "laptop.example".into(),
+            home: PathBuf::from("/fuzz"),
+        };
+        // `Match exec` answers from the command's length: deterministic, no process.
+        let mut exec = |command: &str| Ok(command.len() % 2 == 0);
+        if let Ok(config) = ssh_config::evaluate(&files, Path::new(CONFIG), &query, &mut exec) {
+            let host_name = config.host_name.as_deref().unwrap_or(host);
+            let user = config.user.as_deref().unwrap_or("me");
+            for raw in &config.identity_files {
+                let _ = ssh_config::expand_path(
+                    raw,
+                    &query,
+                    host_name,
+                    user,
+                    config.port.unwrap_or(22),
+                );
+            }
         }
     }
 });

@@ -189,6 +189,12 @@ pub struct Cli {
     /// Log the connection steps with timestamps to stderr
     #[arg(short = 'v')]
     pub verbose: bool,
+
+    /// Print what rk-connect would use for the destination after ~/.ssh/config (or -F) is
+    /// applied (user, hostname, port, identityfile, proxyjump, forwardagent, forwards), one
+    /// "keyword value" line each as ssh -G does, and exit without connecting
+    #[arg(short = 'G')]
+    pub print_config: bool,
 }
 
 /// `SIZE[K|M|G]` in bytes (powers of 1024, as ssh's RekeyLimit); at least 16 KiB.

@@ -36,6 +36,10 @@ pub enum Error {
         rejection: rk_core::joblog::Rejection,
     },
 
+    /// A line of ~/.ssh/config (or -F FILE) that ssh would refuse too.
+    #[error("{0} (ssh refuses this line too: fix it, or name another config with -F)")]
+    Config(#[from] rk_core::ssh_config::ConfigError),
+
     /// Keys, known_hosts, destinations, terminals: rk-core's errors already say what to do.
     #[error(transparent)]
     Core(#[from] rk_core::Error),
@@ -185,6 +189,7 @@ impl Error {
             | Error::NoConnectionMessage { .. }
             | Error::MessageRefused { .. }
             | Error::Core(_)
+            | Error::Config(_)
             | Error::Refused { .. }
             | Error::Resolve { .. }
             | Error::Unreachable { .. }

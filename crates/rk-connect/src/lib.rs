@@ -114,6 +114,21 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
 
     // Resolve: where to go, as whom, through which hops, with which keys.
     let route = resolve_route(&cli, &log)?;
+    if cli.print_config {
+        let local: Vec<String> = cli
+            .local_forward
+            .iter()
+            .chain(&route.local_forwards)
+            .cloned()
+            .collect();
+        let remote: Vec<String> = remote_specs
+            .iter()
+            .chain(&route.remote_forwards)
+            .cloned()
+            .collect();
+        resolve::print_config(&route, &local, &remote);
+        return Ok(0);
+    }
     // The Host block's LocalForward/RemoteForward come on top of -L/-R, as with ssh.
     for spec in &route.local_forwards {
         local_forwards.push(forward::parse_local(spec)?);

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use rk_core::destination::{self, Destination};
 use rk_core::fs::display_path;
 use rk_core::joblog::{self, ScanOptions};
+use rk_core::ssh_config;
 use rk_core::term;
 
 use crate::cli::Cli;
@@ -27,14 +28,20 @@ pub(crate) struct Route {
 }
 
 pub(crate) fn resolve_route(cli: &Cli, log: &Log) -> Result<Route, Error> {
-    let config = SshConfig::load(cli);
+    let config = SshConfig::load(cli)?;
     let mut dest = resolve_destination(cli, log)?;
-    let mut identity_files = cli.identity.clone();
-    let block = config.apply(&mut dest, cli.port.is_some(), &mut identity_files, log);
+    let typed_host = dest.host.clone();
+    let block = config.apply(&mut dest, cli.login.as_deref(), cli.port, log)?;
     if cli.port.is_some() {
         dest.port = cli.port;
     }
     let user = choose_user(cli, &dest)?;
+    // -i first; the config's IdentityFile lines only when no -i was given.
+    let identity_files = if cli.identity.is_empty() {
+        expand_identity_files(&block.identity_files, &typed_host, &dest, &user)?
+    } else {
+        cli.identity.clone()
+    };
 
     // -J wins over the Host block's ProxyJump (`ProxyJump none` or `-J none`: direct).
     let jumps: Vec<String> = match &cli.jump {
@@ -94,7 +101,7 @@ fn hop_from_spec(
             "{flag} {spec:?}: {e} ({flag} takes [USER@]HOST[:PORT], several separated by commas for -J)"
         ))
     })?;
-    config.apply(&mut hop, false, &mut Vec::new(), log);
+    config.apply(&mut hop, None, None, log)?;
     Ok(Hop {
         user: hop.user.unwrap_or_else(|| default_user.to_string()),
         host: hop.host,
@@ -173,121 +180,175 @@ pub(crate) fn resolve_destination(cli: &Cli, log: &Log) -> Result<Destination, E
     }
 }
 
-/// The OpenSSH client config rk-connect reads Host blocks from (~/.ssh/config or -F FILE).
+/// The OpenSSH client config rk-connect reads (~/.ssh/config or -F FILE), evaluated per host
+/// by rk-core's `ssh_config` with ssh's rules (Host, Match, Include, first value wins).
 pub(crate) struct SshConfig {
-    parsed: Option<ssh2_config::SshConfig>,
     path: PathBuf,
 }
 
-/// What a Host block says beyond where to connect.
+/// What the config says beyond where to connect.
 #[derive(Default)]
 pub(crate) struct HostBlock {
     /// `ProxyJump` hops (`None`: no ProxyJump line; `ProxyJump none` gives an empty list).
     pub(crate) proxy_jump: Option<Vec<String>>,
     pub(crate) forward_agent: Option<bool>,
+    /// `IdentityFile` lines as written; [`expand_identity_files`] makes them paths.
+    pub(crate) identity_files: Vec<String>,
     /// `LocalForward` and `RemoteForward` lines, in `-L`/`-R` syntax.
     pub(crate) local_forwards: Vec<String>,
     pub(crate) remote_forwards: Vec<String>,
 }
 
 impl SshConfig {
-    pub(crate) fn load(cli: &Cli) -> SshConfig {
+    pub(crate) fn load(cli: &Cli) -> Result<SshConfig, Error> {
         let path = match &cli.ssh_config {
-            Some(p) => p.clone(),
+            Some(p) => {
+                // As ssh: a config named with -F must exist (~/.ssh/config need not).
+                if let Err(e) = std::fs::metadata(p) {
+                    return Err(Error::Usage(format!(
+                        "-F {}: {e} (-F names an OpenSSH client config file)",
+                        display_path(p)
+                    )));
+                }
+                p.clone()
+            }
             None => match rk_core::fs::ssh_dir() {
                 Ok(d) => d.join("config"),
                 Err(_) => PathBuf::new(),
             },
         };
-        let Ok(file) = std::fs::File::open(&path) else {
-            return SshConfig { parsed: None, path };
-        };
-        use ssh2_config::ParseRule;
-        let rules = ParseRule::ALLOW_UNKNOWN_FIELDS | ParseRule::ALLOW_UNSUPPORTED_FIELDS;
-        let parsed = match ssh2_config::SshConfig::default()
-            .parse(&mut std::io::BufReader::new(file), rules)
-        {
-            Ok(c) => Some(c),
-            Err(e) => {
-                eprintln!("rk-connect: ignoring {}: {e}", display_path(&path));
-                None
-            }
-        };
-        SshConfig { parsed, path }
+        Ok(SshConfig { path })
     }
 
-    /// Fills what `dest` (and the identity list) left open from the destination's Host block:
-    /// HostName, User, Port, IdentityFile — as with OpenSSH, what was given explicitly wins.
+    /// Evaluates the config for `dest` as typed and fills what `dest` left open: HostName,
+    /// User, Port — as with OpenSSH, what was given explicitly wins.
     pub(crate) fn apply(
         &self,
         dest: &mut Destination,
-        port_given: bool,
-        identities: &mut Vec<PathBuf>,
+        cli_user: Option<&str>,
+        cli_port: Option<u16>,
         log: &Log,
-    ) -> HostBlock {
-        let Some(config) = &self.parsed else {
-            return HostBlock::default();
+    ) -> Result<HostBlock, Error> {
+        if self.path.as_os_str().is_empty() {
+            dest.host.make_ascii_lowercase();
+            return Ok(HostBlock::default());
+        }
+        let query = ssh_config::Query {
+            host: dest.host.clone(),
+            user: cli_user.map(str::to_string).or(dest.user.clone()),
+            port: cli_port.or(dest.port),
+            ..local_query()
         };
-        let params = config.query(&dest.host);
-        if let Some(name) = params
-            .host_name
-            .filter(|h| !h.is_empty() && !h.contains('%'))
-        {
+        let mut exec = |command: &str| {
+            let status = rk_core::platform::shell::command(command).status()?;
+            log.step(format!("Match exec {command:?}: {status}"));
+            Ok(status.success())
+        };
+        let found = ssh_config::evaluate(&ssh_config::RealFiles, &self.path, &query, &mut exec)?;
+        for warning in &found.warnings {
+            eprintln!("rk-connect: {warning}");
+        }
+        if let Some(name) = found.host_name.filter(|h| !h.is_empty()) {
             log.step(format!(
-                "{}: Host {} → HostName {name}",
+                "{}: {} → HostName {name}",
                 display_path(&self.path),
                 dest.host
             ));
             dest.host = name;
         }
+        // As ssh: host names are case-insensitive, and known_hosts holds them lowercased.
+        dest.host.make_ascii_lowercase();
         if dest.user.is_none() {
-            dest.user = params.user;
+            dest.user = found.user;
         }
-        if dest.port.is_none() && !port_given {
-            dest.port = params.port;
+        if dest.port.is_none() && cli_port.is_none() {
+            dest.port = found.port;
         }
-        if identities.is_empty()
-            && let Some(files) = params.identity_file
-        {
-            identities.extend(files);
-        }
-        HostBlock {
-            proxy_jump: params.proxy_jump.map(|hops| {
-                hops.into_iter()
-                    .filter(|h| !h.eq_ignore_ascii_case("none"))
-                    .collect()
-            }),
-            forward_agent: params.forward_agent,
-            // ssh2-config keeps LocalForward among the fields it does not model, one line per
-            // Host block (the last one), as `[BIND:]PORT HOST:HOSTPORT`.
-            local_forwards: params
-                .unsupported_fields
-                .get("localforward")
-                .filter(|args| args.len() == 2)
-                .map(|args| format!("{}:{}", args[0], args[1]))
-                .into_iter()
-                .collect(),
-            remote_forwards: params
-                .remote_forward
-                .iter()
-                .filter_map(|r| {
-                    use ssh2_config::{RemoteForwardDestination, RemoteForwardListen};
-                    let listen = match &r.listen {
-                        RemoteForwardListen::Port(p) => p.to_string(),
-                        RemoteForwardListen::Host { .. } => r.listen.to_string(),
-                        RemoteForwardListen::UnixSocket(_) => return None,
-                    };
-                    match &r.destination {
-                        Some(d @ RemoteForwardDestination::Host { .. }) => {
-                            Some(format!("{listen}:{d}"))
-                        }
-                        // A reverse SOCKS proxy or a socket: not something rk forwards.
-                        _ => None,
-                    }
-                })
-                .collect(),
+        Ok(HostBlock {
+            proxy_jump: found.proxy_jump,
+            forward_agent: found.forward_agent,
+            identity_files: found.identity_files,
+            local_forwards: found.local_forwards,
+            remote_forwards: found.remote_forwards,
+        })
+    }
+}
+
+/// `-G`: the settings a connection would use, one `keyword value` line each like `ssh -G`.
+/// Forwards are in rk's `-L`/`-R` syntax; the port of a first hop without one is `32100,22`
+/// (rk-connect tries the platform's two ports in turn).
+pub(crate) fn print_config(route: &Route, local: &[String], remote: &[String]) {
+    let (last, jumps) = route.hops.split_last().expect("a route has a destination");
+    let hop = |h: &Hop| match h.port {
+        Some(port) => format!("{}@{}:{port}", h.user, h.host),
+        None => format!("{}@{}", h.user, h.host),
+    };
+    let mut out = String::new();
+    let mut line = |k: &str, v: &str| out.push_str(&format!("{k} {v}\n"));
+    line("user", &last.user);
+    line("hostname", &last.host);
+    match last.port {
+        Some(port) => line("port", &port.to_string()),
+        None if jumps.is_empty() => line("port", "32100,22"),
+        None => line("port", "22"),
+    }
+    if route.identity_files.is_empty() {
+        for name in ["id_rsa", "id_ed25519", "id_ecdsa"] {
+            line("identityfile", &format!("~/.ssh/{name}"));
         }
     }
+    for path in &route.identity_files {
+        line("identityfile", &display_path(path));
+    }
+    if !jumps.is_empty() {
+        line(
+            "proxyjump",
+            &jumps.iter().map(hop).collect::<Vec<_>>().join(","),
+        );
+    }
+    line(
+        "forwardagent",
+        if route.forward_agent { "yes" } else { "no" },
+    );
+    for spec in local {
+        line("localforward", spec);
+    }
+    for spec in remote {
+        line("remoteforward", spec);
+    }
+    print!("{out}");
+}
+
+/// The parts of a config query that describe this machine and user.
+fn local_query() -> ssh_config::Query {
+    use rk_core::platform::paths;
+    ssh_config::Query {
+        host: String::new(),
+        user: None,
+        port: None,
+        local_user: paths::user_name().unwrap_or_else(|| "root".into()),
+        local_host: paths::host_name().unwrap_or_default(),
+        home: paths::home_dir().unwrap_or_default(),
+    }
+}
+
+/// `IdentityFile` lines as paths, with `~` and `%` tokens for the final user, host and port.
+pub(crate) fn expand_identity_files(
+    raw: &[String],
+    typed_host: &str,
+    dest: &Destination,
+    user: &str,
+) -> Result<Vec<PathBuf>, Error> {
+    let query = ssh_config::Query {
+        host: typed_host.to_string(),
+        ..local_query()
+    };
+    raw.iter()
+        .map(|line| {
+            ssh_config::expand_path(line, &query, &dest.host, user, dest.port.unwrap_or(22))
+                .map_err(|e| Error::Usage(format!("IdentityFile {line:?}: {e}")))
+        })
+        .collect()
 }
 
 pub(crate) fn choose_user(cli: &Cli, dest: &Destination) -> Result<String, Error> {
@@ -297,8 +358,9 @@ pub(crate) fn choose_user(cli: &Cli, dest: &Destination) -> Result<String, Error
         }
         return Ok(u);
     }
-    // PuTTY's prompt, when there is someone to ask.
-    if console::stdin_is_terminal()
+    // PuTTY's prompt, when there is someone to ask (-G only prints, as ssh -G: the local user).
+    if !cli.print_config
+        && console::stdin_is_terminal()
         && let Some(answer) = term::ask_tty("login as: ")
     {
         if joblog::is_valid_user(&answer) {

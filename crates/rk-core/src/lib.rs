@@ -15,6 +15,7 @@ pub mod joblog;
 pub mod keys;
 pub mod known_hosts;
 pub mod platform;
+pub mod ssh_config;
 pub mod term;
 
 pub use error::{Error, Result, exit};

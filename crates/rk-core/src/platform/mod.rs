@@ -9,8 +9,10 @@
 //!   Windows console's `CONIN$`/`CONOUT$`), and saving/restoring its settings.
 //! - [`interrupt`]: Ctrl-C and its relatives (Unix signals, Windows console control events)
 //!   delivered to one cleanup function.
+//! - [`shell`]: a command line run by the user's shell (`$SHELL -c`, `cmd.exe /C`).
 
 pub mod files;
 pub mod interrupt;
 pub mod paths;
+pub mod shell;
 pub mod terminal;

@@ -1,0 +1,536 @@
+//! The OpenSSH client config (`~/.ssh/config`, `-F FILE`) evaluated for one destination the way
+//! `ssh` evaluates it (`readconf.c`): lines in order, `Include` read in place, `Host` and `Match`
+//! turning the following lines on or off, and the first value obtained for an option winning.
+//!
+//! Only the options rk-connect acts on are kept (`HostName`, `User`, `Port`, `IdentityFile`,
+//! `ProxyJump`, `ForwardAgent`, `LocalForward`, `RemoteForward`); other keywords are read past.
+//! A `Match` block whose condition rk cannot evaluate (`localnetwork`, `tagged`, …) is taken as
+//! not matching, with a warning, rather than applied to the wrong hosts.
+//!
+//! File access goes through [`ConfigFiles`], so a test or a fuzzer can give files from memory.
+
+mod line;
+mod pattern;
+mod tokens;
+
+use std::path::{Path, PathBuf};
+
+use crate::fs::display_path;
+use line::LineError;
+use pattern::ListMatch;
+
+/// OpenSSH's limit on nested `Include`s (`READCONF_MAX_DEPTH`).
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// Who asks, for what: the destination as typed and what the command line already fixed.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// The host as typed (an alias or an address): what `Host` patterns are matched against.
+    pub host: String,
+    /// The remote user from `USER@HOST` or `-l`, which wins over `User` lines.
+    pub user: Option<String>,
+    /// The port from `-p` or `HOST:PORT`.
+    pub port: Option<u16>,
+    /// The local user (`Match localuser`, `%u`).
+    pub local_user: String,
+    /// This machine's name (`%l`, `%L`).
+    pub local_host: String,
+    /// The home directory: `~`, and where relative `Include` paths live (`~/.ssh/…`).
+    pub home: PathBuf,
+}
+
+/// What the config says for one destination. Every field is what the first active line gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostConfig {
+    /// `HostName`, with `%h` already replaced by the host as typed.
+    pub host_name: Option<String>,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    /// `IdentityFile` lines as written (`~` and `%` tokens are expanded by [`expand_path`] once
+    /// the user and host are final).
+    pub identity_files: Vec<String>,
+    /// `ProxyJump` hops; an empty list for `ProxyJump none`.
+    pub proxy_jump: Option<Vec<String>>,
+    pub forward_agent: Option<bool>,
+    /// `LocalForward`/`RemoteForward` lines in `-L`/`-R` syntax (`[BIND:]PORT:HOST:HOSTPORT`).
+    pub local_forwards: Vec<String>,
+    pub remote_forwards: Vec<String>,
+    /// What the config asks for that rk-connect does not do (`ProxyCommand`, a `Match`
+    /// condition it cannot evaluate), each naming its file and line; worth telling the user.
+    pub warnings: Vec<String>,
+    /// `ProxyCommand` blocks a later `ProxyJump` (first of the two wins, as in ssh).
+    proxy_command: bool,
+}
+
+/// Reads config files for [`evaluate`].
+pub trait ConfigFiles {
+    /// The file's contents, or `None` when it cannot be read (ssh skips such an include).
+    fn read(&self, path: &Path) -> Option<Vec<u8>>;
+    /// The paths a glob(3) pattern names, sorted.
+    fn glob(&self, pattern: &str) -> Vec<PathBuf>;
+}
+
+/// The real filesystem. Globs follow glob(3), which `Include` uses in OpenSSH: `*` never
+/// crosses a `/` or matches a leading dot, and `**` is just `*` (the glob crate alone would walk
+/// every directory below, all of `/` for `Include /**/x`).
+pub struct RealFiles;
+
+impl ConfigFiles for RealFiles {
+    fn read(&self, path: &Path) -> Option<Vec<u8>> {
+        std::fs::read(path).ok()
+    }
+
+    fn glob(&self, pattern: &str) -> Vec<PathBuf> {
+        let mut single_stars = String::with_capacity(pattern.len());
+        for c in pattern.chars() {
+            if !(c == '*' && single_stars.ends_with('*')) {
+                single_stars.push(c);
+            }
+        }
+        let options = glob::MatchOptions {
+            case_sensitive: true,
+            require_literal_separator: true,
+            require_literal_leading_dot: true,
+        };
+        match glob::glob_with(&single_stars, options) {
+            Ok(paths) => {
+                let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+                found.sort();
+                found
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// A line of a config file that ssh would refuse too.
+#[derive(Debug, thiserror::Error)]
+#[error("{} line {line}: {message}", display_path(path))]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+/// Runs a `Match exec` command line; `Ok(true)` when it exits with status 0.
+pub type Exec<'a> = &'a mut dyn FnMut(&str) -> std::io::Result<bool>;
+
+/// Evaluates the config file at `path` (and what it includes) for `query`. A file that cannot
+/// be read is an empty config; `exec` runs `Match exec` commands.
+pub fn evaluate(
+    files: &dyn ConfigFiles,
+    path: &Path,
+    query: &Query,
+    exec: Exec<'_>,
+) -> Result<HostConfig, ConfigError> {
+    let mut run = Evaluation {
+        files,
+        query,
+        exec,
+        config: HostConfig::default(),
+        final_pass: false,
+        want_final_pass: false,
+    };
+    run.file(path, 0)?;
+    // `Match final` asks for a second pass over everything, where `final` and `canonical`
+    // match and the first pass's values still win.
+    if run.want_final_pass {
+        run.final_pass = true;
+        run.file(path, 0)?;
+        let mut seen = std::collections::HashSet::new();
+        run.config.warnings.retain(|w| seen.insert(w.clone()));
+    }
+    Ok(run.config)
+}
+
+/// `~` and `%` tokens in an `IdentityFile` path, with the destination's final user and host:
+/// `%d` home, `%h` host name, `%n` host as typed, `%p` port, `%r` remote user, `%u` local user,
+/// `%l`/`%L` this machine's name (long/short).
+pub fn expand_path(
+    raw: &str,
+    query: &Query,
+    host_name: &str,
+    user: &str,
+    port: u16,
+) -> Result<PathBuf, String> {
+    let port = port.to_string();
+    let home = query.home.display().to_string();
+    let short_host = query.local_host.split('.').next().unwrap_or_default();
+    let expanded = tokens::expand(
+        raw,
+        &[
+            ('d', &home),
+            ('h', host_name),
+            ('n', &query.host),
+            ('p', &port),
+            ('r', user),
+            ('u', &query.local_user),
+            ('l', &query.local_host),
+            ('L', short_host),
+        ],
+    )?;
+    Ok(tokens::tilde(&expanded, &query.home))
+}
+
+struct Evaluation<'a, 'e> {
+    files: &'a dyn ConfigFiles,
+    query: &'a Query,
+    exec: Exec<'e>,
+    config: HostConfig,
+    final_pass: bool,
+    want_final_pass: bool,
+}
+
+/// Where a line is, for errors and warnings.
+struct At<'p> {
+    path: &'p Path,
+    line: usize,
+}
+
+impl At<'_> {
+    fn error(&self, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            path: self.path.to_path_buf(),
+            line: self.line,
+            message: message.into(),
+        }
+    }
+
+    fn warning(&self, message: impl std::fmt::Display) -> String {
+        format!("{} line {}: {message}", display_path(self.path), self.line)
+    }
+}
+
+impl Evaluation<'_, '_> {
+    fn file(&mut self, path: &Path, depth: usize) -> Result<(), ConfigError> {
+        let Some(bytes) = self.files.read(path) else {
+            return Ok(());
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        // Lines before the first Host or Match apply to every host.
+        let mut active = true;
+        for (index, raw) in text.split('\n').enumerate() {
+            let at = At {
+                path,
+                line: index + 1,
+            };
+            let line = match line::split(raw) {
+                Ok(Some(line)) => line,
+                Ok(None) => continue,
+                Err(e) => {
+                    let (keyword, problem) = match e {
+                        LineError::NoArgument(k) => (k, "has no value"),
+                        LineError::UnclosedQuote(k) => (k, "has a quote that is never closed"),
+                    };
+                    if let Some(name) = known(&keyword)
+                        && (active || is_block(&keyword))
+                    {
+                        return Err(at.error(format!("{name} {problem}")));
+                    }
+                    continue;
+                }
+            };
+            match line.keyword.as_str() {
+                "host" => active = self.host_line(&line.args),
+                "match" => active = self.match_line(&line.args, &at)?,
+                "include" if active => self.include(&line.args, &at, depth)?,
+                _ if !active => {}
+                keyword => self.option(keyword, &line.args, &at)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// What `Host` patterns are matched against: the host as typed, or in the final pass the
+    /// host name the first pass settled on.
+    fn host_for_patterns(&self) -> &str {
+        match (&self.config.host_name, self.final_pass) {
+            (Some(name), true) => name,
+            _ => &self.query.host,
+        }
+    }
+
+    /// `Host PATTERN…`: on when a pattern matches and no `!PATTERN` does.
+    fn host_line(&self, patterns: &[String]) -> bool {
+        let host = self.host_for_patterns();
+        let mut active = false;
+        for p in patterns {
+            match p.strip_prefix('!') {
+                Some(negated) if pattern::matches(host, negated) => return false,
+                Some(_) => {}
+                None if pattern::matches(host, p) => active = true,
+                None => {}
+            }
+        }
+        active
+    }
+
+    /// `Match CRITERION [ARG]…`, every criterion must hold (`match_cfg_line`).
+    fn match_line(&mut self, args: &[String], at: &At) -> Result<bool, ConfigError> {
+        let query = self.query;
+        let host = self.config.host_name.clone().unwrap_or(query.host.clone());
+        let remote_user = query
+            .user
+            .clone()
+            .or(self.config.user.clone())
+            .unwrap_or(query.local_user.clone());
+        let port = query.port.or(self.config.port).unwrap_or(22);
+        let mut result = true;
+        let mut criteria = 0;
+        let mut args = args.iter();
+        while let Some(attribute) = args.next() {
+            let (negate, name) = match attribute.strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, attribute.as_str()),
+            };
+            let name = name.to_ascii_lowercase();
+            if name == "all" {
+                // As ssh: alone, or after one `canonical`/`final`.
+                if criteria > 1 || args.next().is_some() {
+                    return Err(at.error(format!(
+                        "Match {attribute} cannot be combined with other criteria"
+                    )));
+                }
+                return Ok(result && !negate);
+            }
+            criteria += 1;
+            if name == "canonical" || name == "final" {
+                if name == "final" && !negate {
+                    self.want_final_pass = true;
+                }
+                if self.final_pass == negate {
+                    result = false;
+                }
+                continue;
+            }
+            let Some(value) = args.next() else {
+                return Err(at.error(format!("Match {name} needs a value")));
+            };
+            let holds = match name.as_str() {
+                "host" => pattern::host_matches(&host, value),
+                "originalhost" => pattern::host_matches(&query.host, value),
+                "user" => pattern::list_matches(&remote_user, value, false) == ListMatch::Matched,
+                "localuser" => {
+                    pattern::list_matches(&query.local_user, value, false) == ListMatch::Matched
+                }
+                "exec" => {
+                    if !result {
+                        // ssh does not run the command once an earlier criterion failed.
+                        continue;
+                    }
+                    let command = self.exec_command(value, &host, &remote_user, port, at)?;
+                    (self.exec)(&command)
+                        .map_err(|e| at.error(format!("cannot run Match exec {command:?}: {e}")))?
+                }
+                other => {
+                    self.config.warnings.push(at.warning(format_args!(
+                        "\"Match {other}\" cannot be evaluated by rk-connect: the lines under it are skipped"
+                    )));
+                    result = false;
+                    continue;
+                }
+            };
+            if holds == negate {
+                result = false;
+            }
+        }
+        if criteria == 0 {
+            return Err(at.error("Match needs at least one criterion (e.g. Match host NAME)"));
+        }
+        Ok(result)
+    }
+
+    fn exec_command(
+        &self,
+        template: &str,
+        host: &str,
+        remote_user: &str,
+        port: u16,
+        at: &At,
+    ) -> Result<String, ConfigError> {
+        let query = self.query;
+        let port = port.to_string();
+        let home = query.home.display().to_string();
+        let short_host = query.local_host.split('.').next().unwrap_or_default();
+        let jump = self
+            .config
+            .proxy_jump
+            .as_ref()
+            .map(|hops| hops.join(","))
+            .unwrap_or_default();
+        let hash = connection_hash(&query.local_host, host, &port, remote_user, &jump);
+        tokens::expand(
+            template,
+            &[
+                ('C', &hash),
+                ('L', short_host),
+                ('d', &home),
+                ('h', host),
+                ('k', host),
+                ('l', &query.local_host),
+                ('n', &query.host),
+                ('p', &port),
+                ('r', remote_user),
+                ('u', &query.local_user),
+                ('j', &jump),
+            ],
+        )
+        .map_err(|e| at.error(format!("Match exec: {e}")))
+    }
+
+    fn include(&mut self, args: &[String], at: &At, depth: usize) -> Result<(), ConfigError> {
+        if depth >= MAX_INCLUDE_DEPTH {
+            return Err(at.error(format!(
+                "Include nested more than {MAX_INCLUDE_DEPTH} levels deep (does a file include itself?)"
+            )));
+        }
+        for arg in args {
+            let pattern = if arg.starts_with('/') || Path::new(arg).is_absolute() {
+                PathBuf::from(arg)
+            } else if arg.starts_with('~') {
+                tokens::tilde(arg, &self.query.home)
+            } else {
+                self.query.home.join(".ssh").join(arg)
+            };
+            for file in self.files.glob(&pattern.to_string_lossy()) {
+                self.file(&file, depth + 1)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An option line in an active block: the first value obtained wins; lists accumulate.
+    fn option(&mut self, keyword: &str, args: &[String], at: &At) -> Result<(), ConfigError> {
+        let Some(first) = args.first() else {
+            return match known(keyword) {
+                Some(name) => Err(at.error(format!("{name} has no value"))),
+                None => Ok(()),
+            };
+        };
+        let config = &mut self.config;
+        match keyword {
+            "hostname" if config.host_name.is_none() => {
+                let name = tokens::expand(first, &[('h', &self.query.host)])
+                    .map_err(|e| at.error(format!("HostName: {e}")))?;
+                config.host_name = Some(name);
+            }
+            "user" if config.user.is_none() => config.user = Some(first.clone()),
+            "port" if config.port.is_none() => {
+                let port = first
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|p| *p != 0)
+                    .ok_or_else(|| {
+                        at.error(format!("Port {first:?} is not a port number (1 to 65535)"))
+                    })?;
+                config.port = Some(port);
+            }
+            // Every IdentityFile line counts, once each (ssh drops repeats).
+            "identityfile" if !config.identity_files.contains(first) => {
+                config.identity_files.push(first.clone());
+            }
+            "proxyjump" if config.proxy_jump.is_none() && !config.proxy_command => {
+                config.proxy_jump = Some(if first.eq_ignore_ascii_case("none") {
+                    Vec::new()
+                } else {
+                    first.split(',').map(|h| h.trim().to_string()).collect()
+                });
+            }
+            "proxycommand" if config.proxy_jump.is_none() && !config.proxy_command => {
+                config.proxy_command = true;
+                if !first.eq_ignore_ascii_case("none") {
+                    config.warnings.push(at.warning(
+                        "ProxyCommand is not supported by rk-connect; it connects directly \
+                         (use ProxyJump or -J for a jump host)",
+                    ));
+                }
+            }
+            "forwardagent" if config.forward_agent.is_none() => {
+                config.forward_agent = Some(match first.to_ascii_lowercase().as_str() {
+                    "yes" | "true" => true,
+                    "no" | "false" => false,
+                    _ => {
+                        config.warnings.push(at.warning(format_args!(
+                            "ForwardAgent {first:?}: rk-connect forwards only your own agent \
+                             (yes/no); not forwarding"
+                        )));
+                        false
+                    }
+                });
+            }
+            "localforward" | "remoteforward" => {
+                let forward = match args {
+                    [listen, target] => format!("{listen}:{target}"),
+                    [_] if keyword == "remoteforward" => {
+                        config.warnings.push(at.warning(
+                            "RemoteForward with one argument (a reverse SOCKS proxy) is not \
+                             supported by rk-connect; skipped",
+                        ));
+                        return Ok(());
+                    }
+                    _ => {
+                        let name = known(keyword).unwrap_or(keyword);
+                        return Err(at.error(format!(
+                            "{name} takes [BIND:]PORT and HOST:HOSTPORT, e.g. {name} 8888 localhost:8888"
+                        )));
+                    }
+                };
+                let list = if keyword == "localforward" {
+                    &mut config.local_forwards
+                } else {
+                    &mut config.remote_forwards
+                };
+                if !list.contains(&forward) {
+                    list.push(forward);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The keywords rk reads, spelled as in ssh_config(5); a malformed line of one of these is an
+/// error (other keywords are read past).
+const KNOWN: &[&str] = &[
+    "Host",
+    "Match",
+    "Include",
+    "HostName",
+    "User",
+    "Port",
+    "IdentityFile",
+    "ProxyJump",
+    "ProxyCommand",
+    "ForwardAgent",
+    "LocalForward",
+    "RemoteForward",
+];
+
+/// The keyword's usual spelling, if rk reads it.
+fn known(keyword: &str) -> Option<&'static str> {
+    KNOWN
+        .iter()
+        .copied()
+        .find(|k| k.eq_ignore_ascii_case(keyword))
+}
+
+fn is_block(keyword: &str) -> bool {
+    keyword == "host" || keyword == "match"
+}
+
+/// `%C`: SHA-1 of `%l%h%p%r%j` in hex, as ssh computes it for `ControlPath` and `Match exec`.
+fn connection_hash(local_host: &str, host: &str, port: &str, user: &str, jump: &str) -> String {
+    use sha1::Digest;
+    let digest = sha1::Sha1::new()
+        .chain_update(local_host)
+        .chain_update(host)
+        .chain_update(port)
+        .chain_update(user)
+        .chain_update(jump)
+        .finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,276 @@
+//! rk-connect reads ~/.ssh/config as ssh does: `rk-connect -G` and OpenSSH's `ssh -G` print
+//! the same user, host name, port and agent forwarding for the same config and destination
+//! (Host patterns, Match blocks, Include, first value wins), and what rk-connect cannot do
+//! is said, not silently done wrong.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use rk_e2e::*;
+
+/// `keyword value` lines of `-G` output; repeated keywords keep their lines in order.
+fn settings(out: &[u8]) -> BTreeMap<String, Vec<String>> {
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(out).lines() {
+        if let Some((k, v)) = line.split_once(' ') {
+            map.entry(k.to_string()).or_default().push(v.to_string());
+        }
+    }
+    map
+}
+
+fn rk_settings(sb: &Sandbox, config: &Path, destination: &str) -> BTreeMap<String, Vec<String>> {
+    let out = run(sb
+        .rk("rk-connect")
+        .env("USER", current_user())
+        .arg("-G")
+        .arg("-F")
+        .arg(config)
+        .arg(destination));
+    assert!(
+        out.status.success(),
+        "rk-connect -G -F {} {destination}: {}",
+        config.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    settings(&out.stdout)
+}
+
+fn ssh_settings(config: &Path, destination: &str) -> BTreeMap<String, Vec<String>> {
+    let out = run(Command::new("ssh")
+        .arg("-G")
+        .arg("-F")
+        .arg(config)
+        .arg(destination));
+    assert!(
+        out.status.success(),
+        "ssh -G -F {} {destination}: {}",
+        config.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    settings(&out.stdout)
+}
+
+/// The settings both print the same way. A port rk-connect was not given prints as
+/// `32100,22` (it tries the platform's two ports); ssh's default then is 22.
+fn assert_same(sb: &Sandbox, config: &Path, destination: &str) {
+    let rk = rk_settings(sb, config, destination);
+    let ssh = ssh_settings(config, destination);
+    let text = std::fs::read_to_string(config).unwrap();
+    for key in ["user", "hostname", "port", "forwardagent"] {
+        let (mine, theirs) = (&rk[key], &ssh[key]);
+        let same = mine == theirs || (key == "port" && mine == &["32100,22"] && theirs == &["22"]);
+        assert!(
+            same,
+            "{key} for {destination}: rk-connect {mine:?}, ssh {theirs:?}\nconfig:\n{text}"
+        );
+    }
+}
+
+const BLOCKS: &str = "\
+Host rk-job
+  HostName 127.0.0.1
+  User uprod_00Grm
+  Port 32100
+
+Host node-*
+  HostName %h.cluster.example
+  Port 2201
+
+Host *.example !secret.example
+  User someone
+  Port 2202
+
+Host *
+  User fallback
+  Port 2203
+";
+
+#[test]
+fn host_blocks_give_the_same_settings_as_ssh() {
+    let sb = Sandbox::new();
+    let config = sb.write("blocks", BLOCKS);
+    for destination in [
+        "rk-job",
+        "node-7",
+        "a.example",
+        "secret.example",
+        "elsewhere",
+        "bob@rk-job",
+        "RK-JOB",
+    ] {
+        assert_same(&sb, &config, destination);
+    }
+}
+
+const MATCHES: &str = "\
+Host head
+  HostName 10.1.2.3
+
+# ssh2-config applied the lines under a Match that does not match to the Host above.
+Match host 10.9.9.9
+  User wrong
+  Port 2301
+
+Match host 10.1.2.3
+  Port 2302
+
+Match originalhost alias
+  User aliased
+
+Match user bob
+  Port 2303
+
+Match localuser nobody-here
+  Port 2304
+
+Match exec \"test %n = probe\"
+  ForwardAgent yes
+  Port 2305
+
+Match !all
+  Port 2306
+
+Match final
+  User late
+  Port 2307
+";
+
+#[test]
+fn match_blocks_give_the_same_settings_as_ssh() {
+    let sb = Sandbox::new();
+    let config = sb.write("matches", MATCHES);
+    for destination in ["head", "alias", "bob@other", "probe", "plain"] {
+        assert_same(&sb, &config, destination);
+    }
+}
+
+#[test]
+fn includes_give_the_same_settings_as_ssh() {
+    let sb = Sandbox::new();
+    let dir = sb.path().join("conf.d");
+    std::fs::create_dir_all(dir.join("deeper")).unwrap();
+    std::fs::write(
+        dir.join("10-cluster"),
+        "Host rk-*\n  Port 2401\n  User from-include\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("20-everyone"), "Port 2402\n").unwrap();
+    std::fs::write(dir.join(".hidden"), "Port 2403\n").unwrap();
+    std::fs::write(dir.join("deeper/30"), "Port 2404\n").unwrap();
+    let config = sb.write(
+        "includes",
+        &format!(
+            "Host inside\n  Include {dir}/20-everyone\n  User in-block\n\
+             Host *\n  Include {dir}/*\n  Include {dir}/**/nothing\n",
+            dir = dir.display()
+        ),
+    );
+    for destination in ["rk-job", "inside", "other"] {
+        assert_same(&sb, &config, destination);
+    }
+}
+
+#[test]
+fn an_include_of_every_directory_is_quick() {
+    // glob(3) reads `**` as `*`; a recursive glob walked all of / and /proc for minutes.
+    let sb = Sandbox::new();
+    let config = sb.write(
+        "walk",
+        "Include /*/../**/no-such-file\nHost x\n  Port 2501\n",
+    );
+    let started = std::time::Instant::now();
+    let rk = rk_settings(&sb, &config, "x");
+    assert_eq!(rk["port"], ["2501"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn what_rk_connect_cannot_do_is_said() {
+    let sb = Sandbox::new();
+    let config = sb.write(
+        "unsupported",
+        "Match localnetwork 10.0.0.0/8\n  ProxyJump bastion\n\
+         Host x\n  ProxyCommand nc %h %p\n  Port 2601\n",
+    );
+    let out = run(sb
+        .rk("rk-connect")
+        .arg("-G")
+        .arg("-F")
+        .arg(&config)
+        .arg("x"));
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 1: \"Match localnetwork\" cannot be evaluated by rk-connect"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 4: ProxyCommand is not supported"),
+        "{stderr}"
+    );
+    let rk = settings(&out.stdout);
+    assert_eq!(rk["port"], ["2601"]);
+    assert!(!rk.contains_key("proxyjump"), "{rk:?}");
+}
+
+#[test]
+fn a_line_ssh_refuses_is_an_error_naming_it() {
+    let sb = Sandbox::new();
+    let config = sb.write("bad", "Host x\n  Port 70000\n");
+    let out = run(sb
+        .rk("rk-connect")
+        .arg("-G")
+        .arg("-F")
+        .arg(&config)
+        .arg("x"));
+    assert_eq!(out.status.code(), Some(255));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad line 2: Port \"70000\" is not a port number"),
+        "{stderr}"
+    );
+    // ssh refuses it as well.
+    let ssh = run(Command::new("ssh")
+        .arg("-G")
+        .arg("-F")
+        .arg(&config)
+        .arg("x"));
+    assert!(!ssh.status.success());
+    // And -F naming no file is an error, as in ssh, not a silent default.
+    let out = run(sb
+        .rk("rk-connect")
+        .arg("-G")
+        .arg("-F")
+        .arg(sb.path().join("missing"))
+        .arg("x"));
+    assert_eq!(out.status.code(), Some(255));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-F "));
+}
+
+#[test]
+fn identity_files_and_forwards_from_the_config() {
+    let sb = Sandbox::new();
+    let config = sb.write(
+        "ids",
+        "Host rk-job\n  User uprod_00Grm\n  HostName 127.0.0.1\n  Port 32100\n\
+         IdentityFile /keys/%r@%h\n  IdentityFile /keys/second\n\
+         LocalForward 8888 localhost:8888\n  LocalForward 9000 localhost:9000\n\
+         RemoteForward 0 127.0.0.1:5053\n",
+    );
+    let rk = rk_settings(&sb, &config, "rk-job");
+    assert_eq!(
+        rk["identityfile"],
+        ["/keys/uprod_00Grm@127.0.0.1", "/keys/second"]
+    );
+    assert_eq!(
+        rk["localforward"],
+        ["8888:localhost:8888", "9000:localhost:9000"]
+    );
+    assert_eq!(rk["remoteforward"], ["0:127.0.0.1:5053"]);
+}
