@@ -502,3 +502,64 @@ fn exe_uses_the_default_places_under_the_profile() {
         out.stderr_str()
     );
 }
+
+#[test]
+#[ignore = "Windows .exe under Wine: run by cargo xtask windows test"]
+fn exe_reads_the_ssh_config_under_the_profile_as_ssh_does() {
+    let _places = rk_e2e::wine::default_places();
+    let w = world(&["openssh/ed25519.pub"]);
+    let profile = rk_e2e::wine::wine().profile();
+    let ssh_dir = profile.join(".ssh");
+    std::fs::create_dir_all(ssh_dir.join("conf.d")).unwrap();
+    std::fs::copy(
+        fixtures().join("keys/openssh/ed25519"),
+        ssh_dir.join(format!("{}-key", current_user())),
+    )
+    .unwrap();
+    set_mode(&ssh_dir.join(format!("{}-key", current_user())), 0o600);
+    // A relative Include (under %USERPROFILE%\.ssh), `Match exec` through cmd.exe (a failing
+    // command's block is skipped, a succeeding one's applies), a Match that does not match
+    // placed after the Host block, and IdentityFile with ~ and %r.
+    std::fs::write(
+        ssh_dir.join("conf.d/10-job"),
+        format!(
+            "Host rk-job\n  HostName 127.0.0.1\n  Port {}\n  IdentityFile ~/.ssh/%r-key\n",
+            w.sshd.port
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        ssh_dir.join("config"),
+        format!(
+            "Include conf.d/*\n\
+             Match exec \"exit 1\"\n  User wrong-exec\n\
+             Match originalhost rk-job exec \"exit 0\"\n  User {}\n\
+             Match host 10.9.9.9\n  Port 1\n  User wrong-match\n",
+            current_user()
+        ),
+    )
+    .unwrap();
+    let out = run(w.sb.rk("rk-connect").args(["-G", "rk-job"]));
+    out.assert_ok("-G");
+    let text = out.stdout_str();
+    for line in [
+        format!("user {}", current_user()),
+        "hostname 127.0.0.1".to_string(),
+        format!("port {}", w.sshd.port),
+        format!(
+            "identityfile %USERPROFILE%\\.ssh\\{}-key",
+            current_user()
+        ),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line:?} missing:\n{text}");
+    }
+    // And it connects with what the config said.
+    let out = run(w
+        .sb
+        .rk("rk-connect")
+        .args(["--no-agent", "--accept-new", "--known-hosts"])
+        .arg(w.sb.win("known_hosts"))
+        .args(["rk-job", "echo", "from-config"]));
+    out.assert_ok("connect through the config");
+    assert_eq!(out.stdout_str(), "from-config\n");
+}

@@ -25,15 +25,20 @@ pub(crate) fn expand(text: &str, values: &[(char, &str)]) -> Result<String, Stri
     Ok(out)
 }
 
-/// `~` or `~/…` against `home` (`~user` is left as it is, like a path without `~`).
+/// `~` or `~/…` against `home` (`~user` is left as it is, like a path without `~`). The rest is
+/// joined a component at a time, so `~/.ssh/x` is `C:\Users\me\.ssh\x` on Windows.
 pub(crate) fn tilde(path: &str, home: &Path) -> PathBuf {
-    if path == "~" {
-        return home.to_path_buf();
+    let Some(rest) = path.strip_prefix('~') else {
+        return PathBuf::from(path);
+    };
+    if !(rest.is_empty() || rest.starts_with(std::path::is_separator)) {
+        return PathBuf::from(path);
     }
-    match path.strip_prefix("~/").or_else(|| path.strip_prefix("~\\")) {
-        Some(rest) => home.join(rest),
-        None => PathBuf::from(path),
+    let mut full = home.to_path_buf();
+    for part in rest.split(std::path::is_separator).filter(|p| !p.is_empty()) {
+        full.push(part);
     }
+    full
 }
 
 #[cfg(test)]
