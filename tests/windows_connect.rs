@@ -546,10 +546,7 @@ fn exe_reads_the_ssh_config_under_the_profile_as_ssh_does() {
         format!("user {}", current_user()),
         "hostname 127.0.0.1".to_string(),
         format!("port {}", w.sshd.port),
-        format!(
-            "identityfile %USERPROFILE%\\.ssh\\{}-key",
-            current_user()
-        ),
+        format!("identityfile %USERPROFILE%\\.ssh\\{}-key", current_user()),
     ] {
         assert!(text.lines().any(|l| l == line), "{line:?} missing:\n{text}");
     }

@@ -35,7 +35,10 @@ pub(crate) fn tilde(path: &str, home: &Path) -> PathBuf {
         return PathBuf::from(path);
     }
     let mut full = home.to_path_buf();
-    for part in rest.split(std::path::is_separator).filter(|p| !p.is_empty()) {
+    for part in rest
+        .split(std::path::is_separator)
+        .filter(|p| !p.is_empty())
+    {
         full.push(part);
     }
     full
