@@ -16,7 +16,7 @@
 //! `cargo xtask fuzz [--seconds N] [TARGET...]`
 //!   Runs the cargo-fuzz targets in fuzz/ for N seconds each (default 30) and reports them.
 //!
-//! `cargo xtask bench [keygen] [log] [connect] [tunnel] [wine] [--only ROW]... [--baseline RK-CONNECT] [--runs N] [--quick] [--json FILE]`
+//! `cargo xtask bench [keygen] [log] [config] [connect] [tunnel] [wine] [--only ROW]... [--baseline RK-CONNECT] [--runs N] [--quick] [--json FILE]`
 //!   Side-by-side benchmarks: each row times the rk binary and the OpenSSH tool doing the same
 //!   job, alternating them in one run, and reports both medians and the ratio rk/anchor.
 
@@ -59,7 +59,7 @@ pub(crate) const USAGE: &str =
        cargo xtask install [--prefix DIR] [--profile release|dev]
        cargo xtask lint
        cargo xtask fuzz [--seconds N] [job_log|key_loaders|known_hosts|ssh_config|ppk_roundtrip ...]
-       cargo xtask bench [keygen] [log] [connect] [tunnel] [wine] [--only ROW]... [--baseline RK-CONNECT] [--runs N] [--quick] [--json FILE]";
+       cargo xtask bench [keygen] [log] [config] [connect] [tunnel] [wine] [--only ROW]... [--baseline RK-CONNECT] [--runs N] [--quick] [--json FILE]";
 
 /// fmt, clippy (any warning fails) and cargo-deny's licence, ban and source checks (offline:
 /// the advisory database needs the network; see deny.toml).

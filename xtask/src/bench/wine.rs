@@ -1,0 +1,139 @@
+//! rk-connect.exe under Wine against Linux rk-connect: what Wine costs.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::tunnel::{TunnelBench, rk_tunnel, sink_and_source, transfer, tunnel_from};
+use super::{Probe, Row, Target};
+use crate::workspace_root;
+
+/// rk-connect.exe under Wine against the Linux rk-connect, same sshd, same run: what Wine costs
+/// (the "anchor" column is Linux rk-connect; the ratio is Wine's overhead, reported, not judged).
+pub(super) fn wine_rows(bin: &Path, base: &Path, quick: bool) -> Result<TunnelBench, String> {
+    use rk_e2e::wine::{Wine, windows_path};
+    let windows_bin = crate::windows::build("release", false)?;
+    let prefix = workspace_root().join("target").join("wine-prefix");
+    let wine = Wine::prepare(prefix.clone(), windows_bin.clone());
+    let fixtures = rk_e2e::fixtures().join("keys/openssh");
+    let keys = base.join("wkeys");
+    std::fs::create_dir_all(&keys).map_err(|e| e.to_string())?;
+    let key = keys.join("ed25519");
+    std::fs::copy(fixtures.join("ed25519"), &key).map_err(|e| e.to_string())?;
+    rk_e2e::set_mode(&key, 0o600);
+    let pubkey = fixtures.join("ed25519.pub");
+    let sshd = rk_e2e::Sshd::start(&[pubkey.as_path()]);
+    let kh = base.join("wine_known_hosts");
+    std::fs::write(
+        &kh,
+        format!("[127.0.0.1]:{} {}", sshd.port, sshd.host_key_pub()),
+    )
+    .map_err(|e| e.to_string())?;
+    let dest = format!("ssh://{}@127.0.0.1:{}", rk_e2e::current_user(), sshd.port);
+    let (win_key, win_kh) = (windows_path(&key), windows_path(&kh));
+    let exe = windows_bin.join("rk-connect.exe");
+    let linux = bin.join("rk-connect");
+
+    let mut rows = Vec::new();
+    // Starting a process under Wine, for scale: most of the connect+exec difference.
+    let (prefix2, windows_bin2, exe2, linux2) = (
+        prefix.clone(),
+        windows_bin.clone(),
+        exe.clone(),
+        linux.clone(),
+    );
+    rows.push(Row {
+        work: "Wine: start (--version)",
+        target: Target::Report,
+        quick_runs: None,
+        rk: Probe::Process(Box::new(move |_: &Path| {
+            let wine = Wine {
+                prefix: prefix2.clone(),
+                bin: windows_bin2.clone(),
+                display: None,
+            };
+            let mut c = wine.command_for(&exe2);
+            c.arg("--version");
+            c
+        })),
+        anchor: Probe::Process(Box::new(move |_: &Path| {
+            let mut c = Command::new(&linux2);
+            c.arg("--version");
+            c
+        })),
+    });
+    {
+        let (prefix, windows_bin, exe) = (prefix.clone(), windows_bin.clone(), exe.clone());
+        let (win_key, win_kh, win_dest) = (win_key.clone(), win_kh.clone(), dest.clone());
+        let on_wine = move |_: &Path| {
+            let wine = Wine {
+                prefix: prefix.clone(),
+                bin: windows_bin.clone(),
+                display: None,
+            };
+            let mut c = wine.command_for(&exe);
+            c.args([
+                "-i",
+                &win_key,
+                "--known-hosts",
+                &win_kh,
+                "--no-agent",
+                &win_dest,
+                "true",
+            ]);
+            c
+        };
+        let (linux, key, kh, dest) = (linux.clone(), key.clone(), kh.clone(), dest.clone());
+        let on_linux = move |_: &Path| {
+            let mut c = Command::new(&linux);
+            c.arg("-i")
+                .arg(&key)
+                .arg("--known-hosts")
+                .arg(&kh)
+                .args(["--no-agent", &dest, "true"]);
+            c
+        };
+        rows.push(Row {
+            work: "Wine: connect+exec",
+            target: Target::Report,
+            quick_runs: None,
+            rk: Probe::Process(Box::new(on_wine)),
+            anchor: Probe::Process(Box::new(on_linux)),
+        });
+    }
+    let bytes: usize = if quick { 64 << 20 } else { 256 << 20 };
+    let (sink, source) = sink_and_source(bytes)?;
+    let cipher = "aes128-gcm@openssh.com";
+    let mut keep: Vec<Box<dyn std::any::Any>> = Vec::new();
+    for (dir, target) in [("upload", sink), ("download", source)] {
+        let w = tunnel_from(
+            wine.command_for(&exe),
+            win_key.as_ref(),
+            win_kh.as_ref(),
+            &dest,
+            cipher,
+            target,
+        )?;
+        let l = rk_tunnel(&linux, &key, &kh, &dest, cipher, target)?;
+        let probe = |port: u16| transfer(dir, port, bytes);
+        rows.push(Row {
+            work: if dir == "upload" {
+                "Wine: -L upload aes128-gcm"
+            } else {
+                "Wine: -L download aes128-gcm"
+            },
+            target: Target::Report,
+            quick_runs: None,
+            rk: probe(w.port),
+            anchor: probe(l.port),
+        });
+        keep.push(Box::new(w));
+        keep.push(Box::new(l));
+    }
+    keep.push(Box::new(sshd));
+    Ok(TunnelBench {
+        rows,
+        keep,
+        rss: Vec::new(),
+        cpu: Vec::new(),
+    })
+}
