@@ -274,3 +274,164 @@ fn identity_files_and_forwards_from_the_config() {
     );
     assert_eq!(rk["remoteforward"], ["0:127.0.0.1:5053"]);
 }
+
+#[test]
+fn options_rk_connect_has_flags_for_read_as_ssh_reads_them() {
+    let sb = Sandbox::new();
+    let config = sb.write(
+        "options",
+        "Host x\n  ConnectTimeout 7\n  ServerAliveInterval 11\n  StrictHostKeyChecking accept-new\n  \
+         UserKnownHostsFile /tmp/kh-one /tmp/kh-two\n  GatewayPorts yes\n  RequestTTY yes\n  \
+         SessionType none\n  Ciphers aes128-gcm@openssh.com,chacha20-poly1305@openssh.com\n  \
+         DynamicForward 1080\n  DynamicForward 127.0.0.1:1081\n\
+         Host *\n  ConnectTimeout 99\n  GatewayPorts no\n",
+    );
+    let rk = rk_settings(&sb, &config, "x");
+    let ssh = ssh_settings(&config, "x");
+    for key in [
+        "connecttimeout",
+        "serveraliveinterval",
+        "stricthostkeychecking",
+        "gatewayports",
+        "requesttty",
+        "sessiontype",
+        "ciphers",
+        "dynamicforward",
+    ] {
+        // ssh brackets a forward's bind address (`[127.0.0.1]:1081`); rk prints it as given.
+        let unbracketed = |v: Option<&Vec<String>>| {
+            v.map(|v| {
+                v.iter()
+                    .map(|s| s.replace(['[', ']'], ""))
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            unbracketed(rk.get(key)),
+            unbracketed(ssh.get(key)),
+            "{key}: rk-connect vs ssh"
+        );
+    }
+    // rk-connect uses the first known_hosts file of the list.
+    assert_eq!(rk["userknownhostsfile"], ["/tmp/kh-one"]);
+    assert_eq!(ssh["userknownhostsfile"], ["/tmp/kh-one /tmp/kh-two"]);
+
+    // The command line wins over the config, and -o over both the config and its defaults.
+    let out = run(sb
+        .rk("rk-connect")
+        .args([
+            "-G",
+            "--connect-timeout",
+            "3",
+            "-o",
+            "ServerAliveInterval=0",
+            "-F",
+        ])
+        .arg(&config)
+        .arg("x"));
+    let rk = settings(&out.stdout);
+    assert_eq!(rk["connecttimeout"], ["3"]);
+    assert_eq!(rk["serveraliveinterval"], ["0"]);
+}
+
+#[test]
+fn options_act_on_a_real_connection() {
+    let sb = Sandbox::new();
+    let key = sb.fixture("keys/openssh/ed25519");
+    let sshd = Sshd::start(&[fixtures().join("keys/openssh/ed25519.pub").as_path()]);
+    let known = sb.path().join("known_hosts-from-config");
+    let config = sb.write(
+        "config",
+        &format!(
+            "Host job\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile {}\n  \
+             UserKnownHostsFile {}\n",
+            sshd.port,
+            current_user(),
+            key.display(),
+            known.display()
+        ),
+    );
+    // No terminal and no --accept-new: the unknown host is refused...
+    let refused = run(sb
+        .rk("rk-connect")
+        .arg("-F")
+        .arg(&config)
+        .args(["job", "true"]));
+    assert_eq!(refused.status.code(), Some(255));
+    assert!(!known.exists());
+    // ...until -o StrictHostKeyChecking=accept-new, which remembers it in the config's file.
+    let out = run(sb
+        .rk("rk-connect")
+        .args(["-o", "StrictHostKeyChecking=accept-new", "-F"])
+        .arg(&config)
+        .args(["job", "echo", "via-options"]));
+    out.assert_ok("-o StrictHostKeyChecking=accept-new");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "via-options\n");
+    let entries = std::fs::read_to_string(&known).unwrap();
+    assert!(
+        entries.starts_with(&format!("[127.0.0.1]:{} ssh-ed25519 ", sshd.port)),
+        "{entries}"
+    );
+    // SessionType none is -N: with no forward it is the -N error, before connecting.
+    let out = run(sb
+        .rk("rk-connect")
+        .args(["-o", "SessionType=none", "-F"])
+        .arg(&config)
+        .arg("job"));
+    assert_eq!(out.status.code(), Some(255));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("-N keeps only forwards running"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn connect_timeout_from_the_config_bounds_a_silent_server() {
+    let sb = Sandbox::new();
+    let port = fake_server(Vec::new, false);
+    let config = sb.write(
+        "config",
+        &format!("Host silent\n  HostName 127.0.0.1\n  Port {port}\n  ConnectTimeout 1\n"),
+    );
+    let started = std::time::Instant::now();
+    let out = run(sb
+        .rk_connect()
+        .arg("-F")
+        .arg(&config)
+        .args(["silent", "true"]));
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(255));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("within 1 s"), "{stderr}");
+    assert!(took < std::time::Duration::from_secs(8), "{took:?}");
+}
+
+#[test]
+fn bad_option_values_name_where_they_come_from() {
+    let sb = Sandbox::new();
+    let config = sb.write("config", "Host x\n  ConnectTimeout soon\n");
+    let out = run(sb
+        .rk("rk-connect")
+        .arg("-G")
+        .arg("-F")
+        .arg(&config)
+        .arg("x"));
+    assert_eq!(out.status.code(), Some(255));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("config line 2: ConnectTimeout \"soon\": expected seconds"),
+        "{stderr}"
+    );
+    let out = run(sb
+        .rk("rk-connect")
+        .args(["-G", "-o", "Host=y", "-F"])
+        .arg(&config)
+        .arg("x"));
+    assert_eq!(out.status.code(), Some(255));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("-o \"Host=y\": Host belongs in a config file"),
+        "{stderr}"
+    );
+}

@@ -56,6 +56,12 @@ fuzz_target!(|data: &[u8]| {
             local_user: "me".into(),
             local_host: "laptop.example".into(),
             home: PathBuf::from("/fuzz"),
+            // The input's first line is also given as an -o option.
+            options: String::from_utf8_lossy(data)
+                .lines()
+                .take(1)
+                .map(str::to_string)
+                .collect(),
         };
         // `Match exec` answers from the command's length: deterministic, no process.
         let mut exec = |command: &str| Ok(command.len() % 2 == 0);

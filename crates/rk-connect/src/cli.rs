@@ -97,10 +97,18 @@ pub struct Cli {
     #[arg(short = 'a')]
     pub no_forward_agent: bool,
 
-    /// OpenSSH client config for Host aliases (HostName, User, Port, IdentityFile, ProxyJump,
-    /// ForwardAgent, LocalForward, RemoteForward); default ~/.ssh/config
+    /// OpenSSH client config, read as ssh reads it (Host, Match, Include); default
+    /// ~/.ssh/config. Used: HostName, User, Port, IdentityFile, ProxyJump, ForwardAgent,
+    /// LocalForward, RemoteForward, DynamicForward, ConnectTimeout, ServerAliveInterval,
+    /// StrictHostKeyChecking, UserKnownHostsFile, GatewayPorts, RequestTTY, SessionType,
+    /// EscapeChar, RekeyLimit, Ciphers
     #[arg(short = 'F', value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
+
+    /// An ssh config option for this run, before any file (so it wins), as ssh -o: e.g.
+    /// -o ConnectTimeout=5, -o StrictHostKeyChecking=accept-new; repeatable
+    #[arg(short = 'o', value_name = "KEYWORD=VALUE")]
+    pub options: Vec<String>,
 
     /// known_hosts file (default ~/.ssh/known_hosts)
     #[arg(long, value_name = "FILE")]
@@ -127,13 +135,14 @@ pub struct Cli {
     #[arg(long, value_name = "SECS")]
     pub wait: Option<u64>,
 
-    /// Give up connecting after SECS
-    #[arg(long, value_name = "SECS", default_value_t = 15)]
-    pub connect_timeout: u64,
+    /// Give up connecting after SECS (default 15; ConnectTimeout in ssh config)
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<u64>,
 
-    /// Keepalive interval; the session ends after 3 unanswered (0 = off)
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
-    pub keepalive: u64,
+    /// Keepalive interval; the session ends after 3 unanswered (default 30, 0 = off;
+    /// ServerAliveInterval in ssh config)
+    #[arg(long, value_name = "SECS")]
+    pub keepalive: Option<u64>,
 
     /// Re-key after this much data each way, as ssh's RekeyLimit (K, M or G suffix; default 1G)
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -176,7 +185,8 @@ pub struct Cli {
     #[arg(short = 'g', long = "gateway-ports")]
     pub gateway_ports: bool,
 
-    /// Preferred cipher (e.g. aes128-gcm@openssh.com, chacha20-poly1305@openssh.com)
+    /// Cipher, or a comma-separated list in preference order, as ssh -c (e.g.
+    /// aes128-gcm@openssh.com, chacha20-poly1305@openssh.com)
     #[arg(short = 'c', value_name = "CIPHER")]
     pub cipher: Option<String>,
 
@@ -191,14 +201,14 @@ pub struct Cli {
     pub verbose: bool,
 
     /// Print what rk-connect would use for the destination after ~/.ssh/config (or -F) is
-    /// applied (user, hostname, port, identityfile, proxyjump, forwardagent, forwards), one
-    /// "keyword value" line each as ssh -G does, and exit without connecting
+    /// applied (user, hostname, port, identityfile, proxyjump, forwardagent, the options of -F,
+    /// forwards), one "keyword value" line each as ssh -G does, and exit without connecting
     #[arg(short = 'G')]
     pub print_config: bool,
 }
 
 /// `SIZE[K|M|G]` in bytes (powers of 1024, as ssh's RekeyLimit); at least 16 KiB.
-fn parse_size(s: &str) -> Result<usize, String> {
+pub(crate) fn parse_size(s: &str) -> Result<usize, String> {
     let (digits, unit) = match s.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c.to_ascii_uppercase()),
         _ => (s, ' '),
@@ -254,6 +264,18 @@ impl Cli {
             self.command.insert(0, first);
         }
         self
+    }
+}
+
+impl Cli {
+    /// `--connect-timeout`, else ConnectTimeout, else 15 s.
+    pub fn connect_timeout(&self) -> u64 {
+        self.connect_timeout.unwrap_or(15)
+    }
+
+    /// `--keepalive`, else ServerAliveInterval, else 30 s (0 = off).
+    pub fn keepalive(&self) -> u64 {
+        self.keepalive.unwrap_or(30)
     }
 }
 

@@ -149,13 +149,13 @@ where
     // connect timeout.
     let handshake = client::connect_stream(Arc::clone(&setup.config), stream, handler);
     let handshake =
-        tokio::time::timeout(Duration::from_secs(cli.connect_timeout.max(1)), handshake);
+        tokio::time::timeout(Duration::from_secs(cli.connect_timeout().max(1)), handshake);
     let mut handle = match handshake.await {
         Err(_) => {
             return Err(Error::NotSsh {
                 host: hop.host.clone(),
                 port,
-                secs: cli.connect_timeout,
+                secs: cli.connect_timeout(),
             });
         }
         Ok(Ok(h)) => h,

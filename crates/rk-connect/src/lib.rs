@@ -25,6 +25,7 @@ mod reconnect;
 mod remote;
 mod resolve;
 mod session;
+mod settings;
 mod transport;
 mod tunnels;
 
@@ -81,7 +82,7 @@ impl Log {
     }
 }
 
-async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
+async fn connect_and_run(mut cli: Cli) -> Result<i32, Error> {
     let log = Log {
         start: Instant::now(),
         on: cli.verbose,
@@ -91,11 +92,23 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
         .iter()
         .map(|s| forward::parse_local(s))
         .collect::<Result<Vec<_>, _>>()?;
-    let dynamic_forwards = cli
+    let mut dynamic_forwards = cli
         .dynamic_forward
         .iter()
         .map(|s| forward::parse_dynamic(s))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut remote_specs = cli.remote_forward.clone();
+    let mut remote_forwards = remote_specs
+        .iter()
+        .map(|s| forward::parse_remote(s))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    // Resolve: where to go, as whom, through which hops, with which keys; then the config's
+    // other options fill what the command line left open.
+    let route = resolve_route(&cli, &log)?;
+    for note in settings::apply(&mut cli, &route.settings)? {
+        eprintln!("rk-connect: {note}");
+    }
     if cli.reconnect && !cli.no_command {
         return Err(Error::Usage(
             "--reconnect keeps forwards up across reconnections, so it goes with -N: a shell or \
@@ -106,14 +119,6 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
     if let Some(spec) = &cli.escape_char {
         escape::parse(spec).map_err(Error::Usage)?;
     }
-    let mut remote_specs = cli.remote_forward.clone();
-    let mut remote_forwards = remote_specs
-        .iter()
-        .map(|s| forward::parse_remote(s))
-        .collect::<Result<Vec<_>, _>>()?;
-
-    // Resolve: where to go, as whom, through which hops, with which keys.
-    let route = resolve_route(&cli, &log)?;
     if cli.print_config {
         let local: Vec<String> = cli
             .local_forward
@@ -126,8 +131,17 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
             .chain(&route.remote_forwards)
             .cloned()
             .collect();
-        resolve::print_config(&route, &local, &remote);
+        let dynamic: Vec<String> = cli
+            .dynamic_forward
+            .iter()
+            .chain(&route.dynamic_forwards)
+            .cloned()
+            .collect();
+        resolve::print_config(&cli, &route, &local, &remote, &dynamic);
         return Ok(0);
+    }
+    for spec in &route.dynamic_forwards {
+        dynamic_forwards.push(forward::parse_dynamic(spec)?);
     }
     // The Host block's LocalForward/RemoteForward come on top of -L/-R, as with ssh.
     for spec in &route.local_forwards {
@@ -250,13 +264,22 @@ fn client_config(cli: &Cli) -> Result<client::Config, Error> {
         russh::cipher::AES_192_CTR,
         russh::cipher::AES_128_CTR,
     ];
-    if let Some(name) = &cli.cipher {
-        let wanted = russh::cipher::Name::try_from(name.as_str())
-            .map_err(|_| Error::Usage(format!("-c {name}: unknown cipher; try aes128-gcm@openssh.com or chacha20-poly1305@openssh.com")))?;
-        ciphers = vec![wanted];
+    if let Some(list) = &cli.cipher {
+        // A comma-separated list in preference order, as ssh's -c and Ciphers; names russh
+        // does not implement (e.g. the CBC ciphers a config may still list) are passed over.
+        let wanted: Vec<_> = list
+            .split(',')
+            .filter_map(|name| russh::cipher::Name::try_from(name.trim()).ok())
+            .collect();
+        if wanted.is_empty() {
+            return Err(Error::Usage(format!(
+                "-c {list}: no cipher rk-connect knows; try aes128-gcm@openssh.com or chacha20-poly1305@openssh.com"
+            )));
+        }
+        ciphers = wanted;
     }
     preferred.cipher = ciphers.into();
-    let keepalive = (cli.keepalive > 0).then(|| Duration::from_secs(cli.keepalive));
+    let keepalive = (cli.keepalive() > 0).then(|| Duration::from_secs(cli.keepalive()));
     Ok(client::Config {
         preferred,
         nodelay: true,

@@ -1,6 +1,7 @@
 //! Where to connect and as whom: a destination given on the command line, read from a job
 //! log, remembered by `rk-parse-log --save`, or a Host block of ~/.ssh/config.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use rk_core::destination::{self, Destination};
@@ -25,13 +26,18 @@ pub(crate) struct Route {
     /// The Host block's `LocalForward` and `RemoteForward`, added to `-L` and `-R` as ssh does.
     pub(crate) local_forwards: Vec<String>,
     pub(crate) remote_forwards: Vec<String>,
+    /// `DynamicForward` lines, added to `-D`.
+    pub(crate) dynamic_forwards: Vec<String>,
+    /// The destination's other options (ConnectTimeout, StrictHostKeyChecking…), for
+    /// `settings::apply`.
+    pub(crate) settings: BTreeMap<String, ssh_config::Setting>,
 }
 
 pub(crate) fn resolve_route(cli: &Cli, log: &Log) -> Result<Route, Error> {
     let config = SshConfig::load(cli)?;
     let mut dest = resolve_destination(cli, log)?;
     let typed_host = dest.host.clone();
-    let block = config.apply(&mut dest, cli.login.as_deref(), cli.port, log)?;
+    let block = config.apply(&mut dest, cli.login.as_deref(), cli.port, &cli.options, log)?;
     if cli.port.is_some() {
         dest.port = cli.port;
     }
@@ -86,6 +92,8 @@ pub(crate) fn resolve_route(cli: &Cli, log: &Log) -> Result<Route, Error> {
         forward_agent,
         local_forwards: block.local_forwards,
         remote_forwards: block.remote_forwards,
+        dynamic_forwards: block.dynamic_forwards,
+        settings: block.settings,
     })
 }
 
@@ -101,7 +109,8 @@ fn hop_from_spec(
             "{flag} {spec:?}: {e} ({flag} takes [USER@]HOST[:PORT], several separated by commas for -J)"
         ))
     })?;
-    config.apply(&mut hop, None, None, log)?;
+    // As ssh -J: a jump host gets its own Host block, not the destination's -o options.
+    config.apply(&mut hop, None, None, &[], log)?;
     Ok(Hop {
         user: hop.user.unwrap_or_else(|| default_user.to_string()),
         host: hop.host,
@@ -197,6 +206,8 @@ pub(crate) struct HostBlock {
     /// `LocalForward` and `RemoteForward` lines, in `-L`/`-R` syntax.
     pub(crate) local_forwards: Vec<String>,
     pub(crate) remote_forwards: Vec<String>,
+    pub(crate) dynamic_forwards: Vec<String>,
+    pub(crate) settings: BTreeMap<String, ssh_config::Setting>,
 }
 
 impl SshConfig {
@@ -227,16 +238,14 @@ impl SshConfig {
         dest: &mut Destination,
         cli_user: Option<&str>,
         cli_port: Option<u16>,
+        options: &[String],
         log: &Log,
     ) -> Result<HostBlock, Error> {
-        if self.path.as_os_str().is_empty() {
-            dest.host.make_ascii_lowercase();
-            return Ok(HostBlock::default());
-        }
         let query = ssh_config::Query {
             host: dest.host.clone(),
             user: cli_user.map(str::to_string).or(dest.user.clone()),
             port: cli_port.or(dest.port),
+            options: options.to_vec(),
             ..local_query()
         };
         let mut exec = |command: &str| {
@@ -270,6 +279,8 @@ impl SshConfig {
             identity_files: found.identity_files,
             local_forwards: found.local_forwards,
             remote_forwards: found.remote_forwards,
+            dynamic_forwards: found.dynamic_forwards,
+            settings: found.settings,
         })
     }
 }
@@ -277,12 +288,19 @@ impl SshConfig {
 /// `-G`: the settings a connection would use, one `keyword value` line each like `ssh -G`.
 /// Forwards are in rk's `-L`/`-R` syntax; the port of a first hop without one is `32100,22`
 /// (rk-connect tries the platform's two ports in turn).
-pub(crate) fn print_config(route: &Route, local: &[String], remote: &[String]) {
+pub(crate) fn print_config(
+    cli: &Cli,
+    route: &Route,
+    local: &[String],
+    remote: &[String],
+    dynamic: &[String],
+) {
     let (last, jumps) = route.hops.split_last().expect("a route has a destination");
     let hop = |h: &Hop| match h.port {
         Some(port) => format!("{}@{}:{port}", h.user, h.host),
         None => format!("{}@{}", h.user, h.host),
     };
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
     let mut out = String::new();
     let mut line = |k: &str, v: &str| out.push_str(&format!("{k} {v}\n"));
     line("user", &last.user);
@@ -306,15 +324,55 @@ pub(crate) fn print_config(route: &Route, local: &[String], remote: &[String]) {
             &jumps.iter().map(hop).collect::<Vec<_>>().join(","),
         );
     }
+    line("forwardagent", yes_no(route.forward_agent));
+    line("connecttimeout", &cli.connect_timeout().to_string());
+    line("serveraliveinterval", &cli.keepalive().to_string());
+    line("serveralivecountmax", "3");
+    match cli.rekey_limit {
+        Some(bytes) => line("rekeylimit", &bytes.to_string()),
+        None => line("rekeylimit", "1073741824"),
+    }
     line(
-        "forwardagent",
-        if route.forward_agent { "yes" } else { "no" },
+        "stricthostkeychecking",
+        if cli.insecure_ignore_host_key {
+            "false"
+        } else if cli.accept_new {
+            "accept-new"
+        } else {
+            "ask"
+        },
     );
+    match &cli.known_hosts {
+        Some(path) => line("userknownhostsfile", &display_path(path)),
+        None => line("userknownhostsfile", "~/.ssh/known_hosts"),
+    }
+    line("gatewayports", yes_no(cli.gateway_ports));
+    line(
+        "requesttty",
+        if cli.tty {
+            "true"
+        } else if cli.no_tty {
+            "false"
+        } else {
+            "auto"
+        },
+    );
+    line(
+        "sessiontype",
+        if cli.no_command { "none" } else { "default" },
+    );
+    line("escapechar", cli.escape_char.as_deref().unwrap_or("~"));
+    if let Some(ciphers) = &cli.cipher {
+        line("ciphers", ciphers);
+    }
     for spec in local {
         line("localforward", spec);
     }
     for spec in remote {
         line("remoteforward", spec);
+    }
+    for spec in dynamic {
+        line("dynamicforward", spec);
     }
     print!("{out}");
 }
@@ -329,6 +387,7 @@ fn local_query() -> ssh_config::Query {
         local_user: paths::user_name().unwrap_or_else(|| "root".into()),
         local_host: paths::host_name().unwrap_or_default(),
         home: paths::home_dir().unwrap_or_default(),
+        options: Vec::new(),
     }
 }
 

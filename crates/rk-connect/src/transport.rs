@@ -13,9 +13,9 @@ pub(crate) async fn connect_tcp(
     log: &Log,
 ) -> Result<(tokio::net::TcpStream, u16), Error> {
     let per_try = if ports.len() > 1 {
-        Duration::from_secs(cli.connect_timeout.clamp(1, 5))
+        Duration::from_secs(cli.connect_timeout().clamp(1, 5))
     } else {
-        Duration::from_secs(cli.connect_timeout.max(1))
+        Duration::from_secs(cli.connect_timeout().max(1))
     };
     let wait_until = cli.wait.map(|s| Instant::now() + Duration::from_secs(s));
     let mut backoff = Duration::from_millis(500);

@@ -37,6 +37,8 @@ pub struct Query {
     pub local_host: String,
     /// The home directory: `~`, and where relative `Include` paths live (`~/.ssh/…`).
     pub home: PathBuf,
+    /// `-o KEYWORD=VALUE` options: read before any file, so they win (no Host, Match, Include).
+    pub options: Vec<String>,
 }
 
 /// What the config says for one destination. Every field is what the first active line gave.
@@ -52,14 +54,27 @@ pub struct HostConfig {
     /// `ProxyJump` hops; an empty list for `ProxyJump none`.
     pub proxy_jump: Option<Vec<String>>,
     pub forward_agent: Option<bool>,
-    /// `LocalForward`/`RemoteForward` lines in `-L`/`-R` syntax (`[BIND:]PORT:HOST:HOSTPORT`).
+    /// `LocalForward`/`RemoteForward` lines in `-L`/`-R` syntax (`[BIND:]PORT:HOST:HOSTPORT`),
+    /// `DynamicForward` in `-D` syntax (`[BIND:]PORT`).
     pub local_forwards: Vec<String>,
     pub remote_forwards: Vec<String>,
+    pub dynamic_forwards: Vec<String>,
+    /// Every other keyword's first active line (lowercased keyword → its arguments), for the
+    /// options rk-connect maps to its own settings (`ConnectTimeout`, `StrictHostKeyChecking`…).
+    pub settings: std::collections::BTreeMap<String, Setting>,
     /// What the config asks for that rk-connect does not do (`ProxyCommand`, a `Match`
     /// condition it cannot evaluate), each naming its file and line; worth telling the user.
     pub warnings: Vec<String>,
     /// `ProxyCommand` blocks a later `ProxyJump` (first of the two wins, as in ssh).
     proxy_command: bool,
+}
+
+/// An option's value as the config gave it, and where (for messages about it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub args: Vec<String>,
+    /// `~/.ssh/config line 12`, or `-o "ConnectTimeout=5"`.
+    pub origin: String,
 }
 
 /// Reads config files for [`evaluate`].
@@ -103,12 +118,12 @@ impl ConfigFiles for RealFiles {
     }
 }
 
-/// A line of a config file that ssh would refuse too.
+/// A config line (or `-o` option) that ssh would refuse too.
 #[derive(Debug, thiserror::Error)]
-#[error("{} line {line}: {message}", display_path(path))]
+#[error("{origin}: {message}")]
 pub struct ConfigError {
-    pub path: PathBuf,
-    pub line: usize,
+    /// `~/.ssh/config line 12`, or `-o "Port=x"`.
+    pub origin: String,
     pub message: String,
 }
 
@@ -131,6 +146,7 @@ pub fn evaluate(
         final_pass: false,
         want_final_pass: false,
     };
+    run.command_line()?;
     run.file(path, 0)?;
     // `Match final` asks for a second pass over everything, where `final` and `canonical`
     // match and the first pass's values still win.
@@ -181,27 +197,61 @@ struct Evaluation<'a, 'e> {
     want_final_pass: bool,
 }
 
-/// Where a line is, for errors and warnings.
-struct At<'p> {
-    path: &'p Path,
-    line: usize,
+/// Where a line is (`~/.ssh/config line 12`, `-o "Port=2"`), for errors and warnings.
+struct At {
+    origin: String,
 }
 
-impl At<'_> {
+impl At {
+    fn line(path: &Path, line: usize) -> At {
+        At {
+            origin: format!("{} line {line}", display_path(path)),
+        }
+    }
+
     fn error(&self, message: impl Into<String>) -> ConfigError {
         ConfigError {
-            path: self.path.to_path_buf(),
-            line: self.line,
+            origin: self.origin.clone(),
             message: message.into(),
         }
     }
 
     fn warning(&self, message: impl std::fmt::Display) -> String {
-        format!("{} line {}: {message}", display_path(self.path), self.line)
+        format!("{}: {message}", self.origin)
     }
 }
 
 impl Evaluation<'_, '_> {
+    /// `-o` options, as ssh reads them: before any file, each for every host.
+    fn command_line(&mut self) -> Result<(), ConfigError> {
+        let query = self.query;
+        for option in &query.options {
+            let at = At {
+                origin: format!("-o {option:?}"),
+            };
+            let line = match line::split(option) {
+                Ok(Some(line)) => line,
+                Ok(None) => {
+                    return Err(at.error("expected KEYWORD=VALUE, e.g. -o ConnectTimeout=5"));
+                }
+                Err(LineError::NoArgument(k)) => {
+                    return Err(at.error(format!("{k} has no value")));
+                }
+                Err(LineError::UnclosedQuote(k)) => {
+                    return Err(at.error(format!("{k} has a quote that is never closed")));
+                }
+            };
+            if is_block(&line.keyword) || line.keyword == "include" {
+                return Err(at.error(format!(
+                    "{} belongs in a config file, not on the command line",
+                    known(&line.keyword).unwrap_or(&line.keyword)
+                )));
+            }
+            self.option(&line.keyword, &line.args, &at)?;
+        }
+        Ok(())
+    }
+
     fn file(&mut self, path: &Path, depth: usize) -> Result<(), ConfigError> {
         let Some(bytes) = self.files.read(path) else {
             return Ok(());
@@ -210,10 +260,7 @@ impl Evaluation<'_, '_> {
         // Lines before the first Host or Match apply to every host.
         let mut active = true;
         for (index, raw) in text.split('\n').enumerate() {
-            let at = At {
-                path,
-                line: index + 1,
-            };
+            let at = At::line(path, index + 1);
             let line = match line::split(raw) {
                 Ok(Some(line)) => line,
                 Ok(None) => continue,
@@ -458,6 +505,9 @@ impl Evaluation<'_, '_> {
                     }
                 });
             }
+            "dynamicforward" if !config.dynamic_forwards.contains(first) => {
+                config.dynamic_forwards.push(first.clone());
+            }
             "localforward" | "remoteforward" => {
                 let forward = match args {
                     [listen, target] => format!("{listen}:{target}"),
@@ -484,11 +534,24 @@ impl Evaluation<'_, '_> {
                     list.push(forward);
                 }
             }
+            // Options rk-connect maps to its settings, and the rest: first value wins.
+            other if known(other).is_none() && !LISTS.contains(&other) => {
+                config
+                    .settings
+                    .entry(other.to_string())
+                    .or_insert_with(|| Setting {
+                        args: args.to_vec(),
+                        origin: at.origin.clone(),
+                    });
+            }
             _ => {}
         }
         Ok(())
     }
 }
+
+/// Keywords whose every line counts (ssh accumulates them); not kept in `settings`.
+const LISTS: &[&str] = &["certificatefile", "sendenv", "setenv", "canonicaldomains"];
 
 /// The keywords rk reads, spelled as in ssh_config(5); a malformed line of one of these is an
 /// error (other keywords are read past).
@@ -505,6 +568,7 @@ const KNOWN: &[&str] = &[
     "ForwardAgent",
     "LocalForward",
     "RemoteForward",
+    "DynamicForward",
 ];
 
 /// The keyword's usual spelling, if rk reads it.

@@ -30,6 +30,7 @@ fn query(host: &str) -> Query {
         local_user: "me".into(),
         local_host: "laptop.home".into(),
         home: PathBuf::from("/home/me"),
+        options: Vec::new(),
     }
 }
 
@@ -221,7 +222,7 @@ fn hostname_takes_percent_h() {
 #[test]
 fn bad_values_are_errors_with_file_and_line() {
     let e = eval_with("Host foo\n  Port x\n", &query("foo"), &mut |_| Ok(false)).unwrap_err();
-    assert_eq!(e.line, 2);
+    assert_eq!(e.origin, "/home/me/.ssh/config line 2");
     assert!(e.to_string().contains("line 2: Port \"x\""), "{e}");
     // Lines rk does not act on, or in blocks for other hosts, are read past.
     assert!(
@@ -253,4 +254,42 @@ fn real_globs_treat_double_star_as_one_star() {
     let found = RealFiles.glob(&pattern);
     // `**` = `*`: one directory level, as glob(3); no leading-dot files.
     assert_eq!(found, vec![dir.path().join("a/x.conf")]);
+}
+
+#[test]
+fn command_line_options_come_first_and_take_no_blocks() {
+    let mut q = query("foo");
+    q.options = vec!["Port=7".into(), "ConnectTimeout 5".into()];
+    let c = eval_with(
+        "Port 9\nConnectTimeout 1\nServerAliveInterval 10\n",
+        &q,
+        &mut |_| Ok(false),
+    )
+    .unwrap();
+    assert_eq!(c.port, Some(7));
+    assert_eq!(c.settings["connecttimeout"].args, ["5"]);
+    assert_eq!(
+        c.settings["connecttimeout"].origin,
+        "-o \"ConnectTimeout 5\""
+    );
+    assert_eq!(
+        c.settings["serveraliveinterval"].origin,
+        "/home/me/.ssh/config line 3"
+    );
+    for bad in ["Host=x", "Include x", "Port", "nonsense"] {
+        q.options = vec![bad.into()];
+        let e = eval_with("", &q, &mut |_| Ok(false)).unwrap_err();
+        assert!(e.origin.starts_with("-o "), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn other_options_keep_their_first_active_value_and_dynamic_forwards_accumulate() {
+    let text = "Host foo\n  StrictHostKeyChecking accept-new\n  DynamicForward 1080\n\
+                Host *\n  StrictHostKeyChecking yes\n  DynamicForward 127.0.0.1:1081\n  SendEnv LANG\n";
+    let c = eval(text, "foo");
+    assert_eq!(c.settings["stricthostkeychecking"].args, ["accept-new"]);
+    assert_eq!(c.dynamic_forwards, ["1080", "127.0.0.1:1081"]);
+    assert!(!c.settings.contains_key("sendenv"));
+    assert!(!c.settings.contains_key("hostname"));
 }
