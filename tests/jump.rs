@@ -261,3 +261,63 @@ fn agent_forwarding_only_with_dash_a() {
     assert_eq!(out.code(), Some(2), "{}", out.stdout_str());
     assert!(!out.stdout_str().contains(&fingerprint));
 }
+
+#[test]
+fn a_jump_hosts_own_proxy_jump_is_followed_as_ssh_does() {
+    // gateway → head → node: the node's block names only the head, whose block names the
+    // gateway; `Host *` names the gateway for everyone, which must not loop on the gateway.
+    let (sb, key, s) = cluster(3);
+    let config = sb.write(
+        "config",
+        &format!(
+            "Host gateway\n    HostName 127.0.0.1\n    Port {}\n\n\
+             Host head\n    HostName 127.0.0.1\n    Port {}\n    ProxyJump gateway\n\n\
+             Host node\n    HostName 127.0.0.1\n    Port {}\n    ProxyJump head\n\n\
+             Host *\n    User {user}\n    IdentityFile {key}\n    ProxyJump gateway\n",
+            s[0].port,
+            s[1].port,
+            s[2].port,
+            user = current_user(),
+            key = key.display()
+        ),
+    );
+    let out = run(sb
+        .rk_connect()
+        .arg("-F")
+        .arg(&config)
+        .args(["node", "echo", "through-two"]));
+    out.assert_ok("node via head via gateway");
+    assert_eq!(out.stdout_str(), "through-two\n");
+    // The gateway opened the channel to the head, the head the one to the node.
+    assert!(
+        s[0].log()
+            .contains(&format!("target 127.0.0.1 port {}", s[1].port)),
+        "gateway log:\n{}",
+        s[0].log()
+    );
+    assert!(
+        s[1].log()
+            .contains(&format!("target 127.0.0.1 port {}", s[2].port)),
+        "head log:\n{}",
+        s[1].log()
+    );
+    // -G shows the chain, in order.
+    let out = run(sb.rk_connect().arg("-G").arg("-F").arg(&config).arg("node"));
+    let user = current_user();
+    assert!(
+        out.stdout_str().contains(&format!(
+            "proxyjump {user}@127.0.0.1:{},{user}@127.0.0.1:{}\n",
+            s[0].port, s[1].port
+        )),
+        "{}",
+        out.stdout_str()
+    );
+    // The gateway itself is reached directly: its ProxyJump leads back to it.
+    let out = run(sb
+        .rk_connect()
+        .arg("-F")
+        .arg(&config)
+        .args(["gateway", "echo", "direct"]));
+    out.assert_ok("gateway directly");
+    assert_eq!(out.stdout_str(), "direct\n");
+}

@@ -37,6 +37,7 @@ pub(crate) fn resolve_route(cli: &Cli, log: &Log) -> Result<Route, Error> {
     let config = SshConfig::load(cli)?;
     let mut dest = resolve_destination(cli, log)?;
     let typed_host = dest.host.clone();
+    let typed_key = hop_key(&typed_host, cli.port.or(dest.port));
     let block = config.apply(&mut dest, cli.login.as_deref(), cli.port, &cli.options, log)?;
     if cli.port.is_some() {
         dest.port = cli.port;
@@ -59,12 +60,9 @@ pub(crate) fn resolve_route(cli: &Cli, log: &Log) -> Result<Route, Error> {
         None => block.proxy_jump.unwrap_or_default(),
     };
     let mut hops = Vec::new();
+    let mut on_the_way = vec![typed_key];
     for spec in &jumps {
-        // A jump host's own Host block gives its HostName, User and Port (its ProxyJump is not
-        // followed). With no user anywhere, the destination's: on the platform the job's user
-        // is the same on the head node and on the compute nodes.
-        let hop = hop_from_spec(spec, "-J", &config, &user, log)?;
-        hops.push(hop);
+        add_jump(spec, &config, &user, log, &mut on_the_way, &mut hops)?;
     }
     hops.push(Hop {
         user: user.clone(),
@@ -72,7 +70,7 @@ pub(crate) fn resolve_route(cli: &Cli, log: &Log) -> Result<Route, Error> {
         port: dest.port,
     });
     if let Some(node) = &cli.node {
-        let mut hop = hop_from_spec(node, "--node", &config, &user, log)?;
+        let (mut hop, _, _) = hop_from_spec(node, "--node", &config, &user, log)?;
         hop.port = Some(hop.port.unwrap_or(22));
         dest = Destination {
             user: Some(hop.user.clone()),
@@ -97,25 +95,79 @@ pub(crate) fn resolve_route(cli: &Cli, log: &Log) -> Result<Route, Error> {
     })
 }
 
+/// A hop as typed, to see a ProxyJump lead back to it (`gateway`, `127.0.0.1:2222`).
+fn hop_key(host: &str, port: Option<u16>) -> String {
+    match port {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    }
+}
+
+/// Jump hosts a chain may have, ProxyJumps of jump hosts included.
+const MAX_HOPS: usize = 16;
+
+/// A jump host, after the jump hosts its own Host block's ProxyJump names: ssh -J runs ssh for
+/// each hop, which reads that hop's config, so `Host head` with `ProxyJump gateway` makes
+/// `-J head` go through the gateway first. A ProxyJump leading back to a host already on the
+/// way (e.g. `Host *` with `ProxyJump gateway`, seen again for the gateway) is not followed.
+fn add_jump(
+    spec: &str,
+    config: &SshConfig,
+    default_user: &str,
+    log: &Log,
+    on_the_way: &mut Vec<String>,
+    hops: &mut Vec<Hop>,
+) -> Result<(), Error> {
+    if hops.len() >= MAX_HOPS {
+        return Err(Error::Usage(format!(
+            "more than {MAX_HOPS} jump hosts (ProxyJump of ProxyJump…): check the ProxyJump lines of {}",
+            display_path(&config.path)
+        )));
+    }
+    let (hop, alias, jumps) = hop_from_spec(spec, "-J", config, default_user, log)?;
+    if on_the_way.contains(&alias) {
+        log.step(format!(
+            "ProxyJump {spec} leads back to a host on the way ({}): not followed",
+            on_the_way.join(" ← ")
+        ));
+        return Ok(());
+    }
+    on_the_way.push(alias.clone());
+    for inner in jumps.unwrap_or_default() {
+        log.step(format!(
+            "{alias} is reached through its own ProxyJump {inner}"
+        ));
+        add_jump(&inner, config, default_user, log, on_the_way, hops)?;
+    }
+    on_the_way.pop();
+    hops.push(hop);
+    Ok(())
+}
+
+/// A hop given as `[USER@]HOST[:PORT]` with its Host block applied: HostName, User, Port (with
+/// no user anywhere, the destination's: on the platform the job's user is the same on the head
+/// node and on the compute nodes). Also the host as typed and the block's ProxyJump.
 fn hop_from_spec(
     spec: &str,
     flag: &str,
     config: &SshConfig,
     default_user: &str,
     log: &Log,
-) -> Result<Hop, Error> {
+) -> Result<(Hop, String, Option<Vec<String>>), Error> {
     let mut hop = destination::parse(spec).map_err(|e| {
         Error::Usage(format!(
             "{flag} {spec:?}: {e} ({flag} takes [USER@]HOST[:PORT], several separated by commas for -J)"
         ))
     })?;
+    let alias = hop_key(&hop.host, hop.port);
     // As ssh -J: a jump host gets its own Host block, not the destination's -o options.
-    config.apply(&mut hop, None, None, &[], log)?;
-    Ok(Hop {
+    let block = config.apply(&mut hop, None, None, &[], log)?;
+    let hop = Hop {
         user: hop.user.unwrap_or_else(|| default_user.to_string()),
         host: hop.host,
         port: hop.port,
-    })
+    };
+    Ok((hop, alias, block.proxy_jump))
 }
 
 pub(crate) fn resolve_destination(cli: &Cli, log: &Log) -> Result<Destination, Error> {
