@@ -539,10 +539,14 @@ fn exe_reads_the_ssh_config_under_the_profile_as_ssh_does() {
         ),
     )
     .unwrap();
-    let out = run(w.sb.rk("rk-connect").args(["-G", "rk-job"]));
+    let out = run(w
+        .sb
+        .rk("rk-connect")
+        .args(["-G", "-o", "ConnectTimeout=7", "rk-job"]));
     out.assert_ok("-G");
     let text = out.stdout_str();
     for line in [
+        "connecttimeout 7".to_string(),
         format!("user {}", current_user()),
         "hostname 127.0.0.1".to_string(),
         format!("port {}", w.sshd.port),
