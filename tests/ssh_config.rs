@@ -283,7 +283,7 @@ fn options_rk_connect_has_flags_for_read_as_ssh_reads_them() {
         "Host x\n  ConnectTimeout 7\n  ServerAliveInterval 11\n  StrictHostKeyChecking accept-new\n  \
          UserKnownHostsFile /tmp/kh-one /tmp/kh-two\n  GatewayPorts yes\n  RequestTTY yes\n  \
          SessionType none\n  Ciphers aes128-gcm@openssh.com,chacha20-poly1305@openssh.com\n  \
-         DynamicForward 1080\n  DynamicForward 127.0.0.1:1081\n\
+         DynamicForward 1080\n  DynamicForward 127.0.0.1:1081\n  BatchMode yes\n\
          Host *\n  ConnectTimeout 99\n  GatewayPorts no\n",
     );
     let rk = rk_settings(&sb, &config, "x");
@@ -297,6 +297,7 @@ fn options_rk_connect_has_flags_for_read_as_ssh_reads_them() {
         "sessiontype",
         "ciphers",
         "dynamicforward",
+        "batchmode",
     ] {
         // ssh brackets a forward's bind address (`[127.0.0.1]:1081`); rk prints it as given.
         let unbracketed = |v: Option<&Vec<String>>| {
@@ -434,4 +435,35 @@ fn bad_option_values_name_where_they_come_from() {
         stderr.contains("-o \"Host=y\": Host belongs in a config file"),
         "{stderr}"
     );
+}
+
+#[test]
+fn batch_mode_never_asks_even_on_a_terminal() {
+    let sb = Sandbox::new();
+    let key = sb.fixture("keys/openssh/ed25519");
+    let sshd = Sshd::start(&[fixtures().join("keys/openssh/ed25519.pub").as_path()]);
+    // On a terminal, an unknown host would be asked about; with BatchMode it is refused at once.
+    let mut cmd = sb.rk("rk-connect");
+    cmd.args(["-o", "BatchMode=yes", "--known-hosts"])
+        .arg(sb.known_hosts())
+        .arg("-i")
+        .arg(&key)
+        .arg(sshd.dest())
+        .arg("true");
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn under a pty");
+    p.exp_string("is not known").unwrap();
+    p.exp_string("--batch (BatchMode) forbids asking").unwrap();
+    assert_eq!(pty_exit_code(&mut p), 255);
+    // Without it, the terminal is asked.
+    let mut cmd = sb.rk("rk-connect");
+    cmd.args(["--known-hosts"])
+        .arg(sb.known_hosts())
+        .arg("-i")
+        .arg(&key)
+        .arg(sshd.dest())
+        .arg("true");
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn under a pty");
+    p.exp_string("(yes/no/once)?").unwrap();
+    p.send_line("no").unwrap();
+    assert_eq!(pty_exit_code(&mut p), 255);
 }

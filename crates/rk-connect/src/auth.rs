@@ -106,10 +106,11 @@ pub(crate) fn unlock(id: &Identity, cli: &Cli) -> Result<Option<russh::keys::Pri
         let pass = term::passphrase_from_file(f)?;
         return Ok(Some(id.file.decrypt(&id.path, Some(pass.as_bytes()))?));
     }
-    if !term::have_tty() {
+    if !crate::ask::may_ask() {
         eprintln!(
-            "rk-connect: {} is encrypted and there is no terminal to ask for its passphrase (use --passphrase-file); skipping it.",
-            display_path(&id.path)
+            "rk-connect: {} is encrypted and {} for its passphrase (use --passphrase-file); skipping it.",
+            display_path(&id.path),
+            crate::ask::why_not()
         );
         return Ok(None);
     }
@@ -245,7 +246,7 @@ pub(crate) async fn authenticate(
     // second factors use it), then a plain password — OpenSSH's order.
     let takes = |allowed: &[String], method: &str| allowed.iter().any(|m| m == method);
     let interactive = takes(&allowed, "keyboard-interactive") || takes(&allowed, "password");
-    let terminal = term::have_tty();
+    let terminal = crate::ask::may_ask();
     if interactive && terminal {
         for method in ["keyboard-interactive", "password"] {
             if !takes(&allowed, method) {

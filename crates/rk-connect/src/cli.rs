@@ -101,7 +101,7 @@ pub struct Cli {
     /// ~/.ssh/config. Used: HostName, User, Port, IdentityFile, ProxyJump, ForwardAgent,
     /// LocalForward, RemoteForward, DynamicForward, ConnectTimeout, ServerAliveInterval,
     /// StrictHostKeyChecking, UserKnownHostsFile, GatewayPorts, RequestTTY, SessionType,
-    /// EscapeChar, RekeyLimit, Ciphers
+    /// EscapeChar, RekeyLimit, Ciphers, BatchMode
     #[arg(short = 'F', value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
 
@@ -113,6 +113,11 @@ pub struct Cli {
     /// known_hosts file (default ~/.ssh/known_hosts)
     #[arg(long, value_name = "FILE")]
     pub known_hosts: Option<PathBuf>,
+
+    /// Never ask anything (host key, passphrase, password, login name): fail at once instead,
+    /// for scripts (ssh's BatchMode yes)
+    #[arg(long)]
+    pub batch: bool,
 
     /// Trust and remember an unknown host key without asking (like StrictHostKeyChecking=accept-new)
     #[arg(long)]

@@ -236,10 +236,11 @@ fn permission_denied(
         }
     );
     if no_terminal {
-        msg.push_str(
-            " It also takes a password or one-time code, but there is no terminal to type it on: \
-             run rk-connect on a terminal (rk never reads passwords from the command line).",
-        );
+        msg.push_str(&format!(
+            " It also takes a password or one-time code, but {}: run rk-connect on a terminal \
+                 without --batch (rk never reads passwords from the command line).",
+            crate::ask::why_not()
+        ));
     }
     if allowed.iter().any(|m| m == "publickey") {
         msg.push_str(&format!(
@@ -287,6 +288,9 @@ mod tests {
         }
         .to_string();
         assert!(!msg.contains("SSH Public Key"), "{msg}");
-        assert!(msg.contains("no terminal to type it on"), "{msg}");
+        assert!(
+            msg.contains("there is no terminal to ask: run rk-connect on a terminal"),
+            "{msg}"
+        );
     }
 }

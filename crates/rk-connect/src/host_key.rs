@@ -67,10 +67,11 @@ impl HostKeyCheck {
                 if self.accept_new {
                     return self.learn(key, &name, kind);
                 }
-                if !term::have_tty() {
+                if !crate::ask::may_ask() {
                     return self.refuse(format!(
-                        "the host key of {name} is not known ({kind} {fp}) and there is no terminal to ask. \
-                         Connect once on a terminal to check it, or pass --accept-new to trust it on first use."
+                        "the host key of {name} is not known ({kind} {fp}) and {}. \
+                         Connect once on a terminal to check it, or pass --accept-new to trust it on first use.",
+                        crate::ask::why_not()
                     ));
                 }
                 let art = fingerprint::randomart(key, FingerprintHash::Sha256);

@@ -9,6 +9,7 @@
 //! stop.
 
 mod agent;
+mod ask;
 mod auth;
 pub mod cli;
 mod connection;
@@ -109,6 +110,7 @@ async fn connect_and_run(mut cli: Cli) -> Result<i32, Error> {
     for note in settings::apply(&mut cli, &route.settings)? {
         eprintln!("rk-connect: {note}");
     }
+    ask::set_batch(cli.batch);
     if cli.reconnect && !cli.no_command {
         return Err(Error::Usage(
             "--reconnect keeps forwards up across reconnections, so it goes with -N: a shell or \

@@ -414,6 +414,7 @@ pub(crate) fn print_config(
         if cli.no_command { "none" } else { "default" },
     );
     line("escapechar", cli.escape_char.as_deref().unwrap_or("~"));
+    line("batchmode", yes_no(cli.batch));
     if let Some(ciphers) = &cli.cipher {
         line("ciphers", ciphers);
     }
@@ -471,6 +472,7 @@ pub(crate) fn choose_user(cli: &Cli, dest: &Destination) -> Result<String, Error
     }
     // PuTTY's prompt, when there is someone to ask (-G only prints, as ssh -G: the local user).
     if !cli.print_config
+        && crate::ask::may_ask()
         && console::stdin_is_terminal()
         && let Some(answer) = term::ask_tty("login as: ")
     {

@@ -84,6 +84,11 @@ pub(crate) fn apply(
                 _ => return Err(bad("none, subsystem or default")),
             },
             "escapechar" if cli.escape_char.is_none() => cli.escape_char = Some(value.into()),
+            "batchmode" if !cli.batch => match lower.as_str() {
+                "yes" => cli.batch = true,
+                "no" => {}
+                _ => return Err(bad("yes or no")),
+            },
             // A list in preference order; a +/-/^ list changes ssh's own defaults, which rk's
             // already are in spirit (AES-GCM, ChaCha20-Poly1305, AES-CTR).
             "ciphers" if cli.cipher.is_none() && !value.starts_with(['+', '-', '^']) => {
@@ -98,6 +103,7 @@ pub(crate) fn apply(
 /// A keyword as ssh_config(5) spells it, for messages.
 fn spelling(keyword: &str) -> &str {
     [
+        "BatchMode",
         "ConnectTimeout",
         "ServerAliveInterval",
         "RekeyLimit",
