@@ -467,3 +467,39 @@ fn batch_mode_never_asks_even_on_a_terminal() {
     p.send_line("no").unwrap();
     assert_eq!(pty_exit_code(&mut p), 255);
 }
+
+#[test]
+fn identities_only_keeps_the_agents_other_keys_back() {
+    let sb = Sandbox::new();
+    let agent_key = sb.fixture("keys/openssh/ed25519");
+    let other_key = sb.fixture("keys/openssh/ecdsa256");
+    let sshd = Sshd::start(&[fixtures().join("keys/openssh/ed25519.pub").as_path()]);
+    let (_agent, sock) = ssh_agent_holding(sb.path(), &agent_key);
+    let connect = |options: &[&str]| {
+        let mut cmd = sb.rk_connect();
+        cmd.env("SSH_AUTH_SOCK", &sock)
+            .args(options)
+            .arg("-i")
+            .arg(&other_key)
+            .arg(sshd.dest())
+            .args(["echo", "in"]);
+        run(&mut cmd)
+    };
+    // The agent's key logs in, though -i names another one...
+    connect(&[]).assert_ok("agent key");
+    // ...but not with IdentitiesOnly: only the -i key is offered, and refused.
+    let out = connect(&["-o", "IdentitiesOnly=yes"]);
+    assert_eq!(out.status.code(), Some(255));
+    let stderr = out.stderr_str();
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+    assert!(!stderr.contains("agent:"), "{stderr}");
+    // The agent still signs for a key that is one of the identities.
+    let out = run(sb
+        .rk_connect()
+        .env("SSH_AUTH_SOCK", &sock)
+        .args(["--identities-only", "-i"])
+        .arg(fixtures().join("keys/openssh/ed25519.pub"))
+        .arg(sshd.dest())
+        .args(["echo", "in"]));
+    out.assert_ok("agent key named by -i");
+}

@@ -55,21 +55,21 @@ pub(crate) fn load_identities(cli: &Cli, given: &[PathBuf]) -> Result<Vec<Identi
     let mut out = Vec::new();
     for path in paths {
         if let Err(error) = check_permissions(&path, cli.allow_loose_key_permissions) {
-            if explicit {
-                return Err(error);
+            // A public key may be readable by anyone: as with ssh, `-i key.pub` names a key
+            // the agent holds (see `authenticate`).
+            let public = keys::read_key_file(&path).is_ok_and(|f| !f.is_private());
+            if !public {
+                if explicit {
+                    return Err(error);
+                }
+                eprintln!(
+                    "rk-connect: {error}\nrk-connect: skipping {}.",
+                    display_path(&path)
+                );
+                continue;
             }
-            eprintln!(
-                "rk-connect: {error}\nrk-connect: skipping {}.",
-                display_path(&path)
-            );
-            continue;
         }
         let file = keys::read_key_file(&path)?;
-        if !file.is_private() {
-            return Err(Error::PublicKeyGiven {
-                path: display_path(&path),
-            });
-        }
         out.push(Identity {
             path,
             file,
@@ -167,6 +167,8 @@ pub(crate) async fn authenticate(
         }
     };
 
+    // Agent keys offered, so that a public key given as an identity counts as tried.
+    let mut offered_by_agent = Vec::new();
     if !cli.no_agent {
         match crate::agent::client().await {
             Ok((mut agent, place)) => {
@@ -176,11 +178,20 @@ pub(crate) async fn authenticate(
                     let russh::keys::agent::AgentIdentity::PublicKey { key, comment } = id else {
                         continue;
                     };
+                    // IdentitiesOnly: the agent signs only for the key files given.
+                    if cli.identities_only
+                        && !identities
+                            .iter()
+                            .any(|i| i.file.public_key().key_data() == key.key_data())
+                    {
+                        continue;
+                    }
                     log.step(format!(
                         "trying agent key {} ({comment})",
                         fingerprint::fingerprint(&key, FingerprintHash::Sha256)
                     ));
                     let hash = hash_for(&key);
+                    offered_by_agent.push(key.key_data().clone());
                     match handle
                         .authenticate_publickey_with(user, key.clone(), hash, &mut agent)
                         .await
@@ -208,6 +219,15 @@ pub(crate) async fn authenticate(
     for id in identities {
         if !allowed.is_empty() && !allowed.iter().any(|m| m == "publickey") {
             break;
+        }
+        if !id.file.is_private() {
+            // Only the agent can sign for a public key given as an identity.
+            if offered_by_agent.contains(id.file.public_key().key_data()) {
+                continue;
+            }
+            return Err(Error::PublicKeyGiven {
+                path: display_path(&id.path),
+            });
         }
         let Some(key) = unlocked(id, cli)? else {
             continue;

@@ -75,6 +75,12 @@ pub struct Cli {
     #[arg(long)]
     pub no_agent: bool,
 
+    /// Offer only the keys given with -i or IdentityFile (the agent's only where it holds one
+    /// of them), as ssh's IdentitiesOnly: a server that allows few attempts is not used up by
+    /// the agent's other keys
+    #[arg(long)]
+    pub identities_only: bool,
+
     /// Reach DESTINATION through jump hosts, each a full SSH connection (host key checked,
     /// authenticated) carried over the previous one, as ssh -J. Comma-separated; `none`: direct.
     /// A hop without a user takes the destination's; without a port, 32100 then 22 for the
@@ -101,7 +107,7 @@ pub struct Cli {
     /// ~/.ssh/config. Used: HostName, User, Port, IdentityFile, ProxyJump, ForwardAgent,
     /// LocalForward, RemoteForward, DynamicForward, ConnectTimeout, ServerAliveInterval,
     /// StrictHostKeyChecking, UserKnownHostsFile, GatewayPorts, RequestTTY, SessionType,
-    /// EscapeChar, RekeyLimit, Ciphers, BatchMode
+    /// EscapeChar, RekeyLimit, Ciphers, BatchMode, IdentitiesOnly
     #[arg(short = 'F', value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
 

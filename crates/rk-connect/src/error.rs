@@ -105,7 +105,10 @@ pub enum Error {
     )]
     KeyPermissions { problem: String, fix: String },
 
-    #[error("{path} is a public key; -i needs the private key (the file without .pub)")]
+    #[error(
+        "{path} is a public key and no agent holds its private half: give the private key with -i \
+         (the file without .pub), or load it into your agent (ssh-add)"
+    )]
     PublicKeyGiven { path: String },
 
     #[error(

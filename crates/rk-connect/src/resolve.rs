@@ -415,6 +415,7 @@ pub(crate) fn print_config(
     );
     line("escapechar", cli.escape_char.as_deref().unwrap_or("~"));
     line("batchmode", yes_no(cli.batch));
+    line("identitiesonly", yes_no(cli.identities_only));
     if let Some(ciphers) = &cli.cipher {
         line("ciphers", ciphers);
     }

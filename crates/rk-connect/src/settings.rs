@@ -84,6 +84,11 @@ pub(crate) fn apply(
                 _ => return Err(bad("none, subsystem or default")),
             },
             "escapechar" if cli.escape_char.is_none() => cli.escape_char = Some(value.into()),
+            "identitiesonly" if !cli.identities_only => match lower.as_str() {
+                "yes" => cli.identities_only = true,
+                "no" => {}
+                _ => return Err(bad("yes or no")),
+            },
             "batchmode" if !cli.batch => match lower.as_str() {
                 "yes" => cli.batch = true,
                 "no" => {}
@@ -104,6 +109,7 @@ pub(crate) fn apply(
 fn spelling(keyword: &str) -> &str {
     [
         "BatchMode",
+        "IdentitiesOnly",
         "ConnectTimeout",
         "ServerAliveInterval",
         "RekeyLimit",
