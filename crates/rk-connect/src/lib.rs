@@ -12,6 +12,7 @@ mod agent;
 mod ask;
 mod auth;
 pub mod cli;
+mod config;
 mod connection;
 mod console;
 mod error;
@@ -139,7 +140,7 @@ async fn connect_and_run(mut cli: Cli) -> Result<i32, Error> {
             .chain(&route.dynamic_forwards)
             .cloned()
             .collect();
-        resolve::print_config(&cli, &route, &local, &remote, &dynamic);
+        config::print_config(&cli, &route, &local, &remote, &dynamic);
         return Ok(0);
     }
     for spec in &route.dynamic_forwards {

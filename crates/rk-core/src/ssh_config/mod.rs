@@ -9,6 +9,8 @@
 //!
 //! File access goes through [`ConfigFiles`], so a test or a fuzzer can give files from memory.
 
+mod criteria;
+mod files;
 mod line;
 mod pattern;
 mod tokens;
@@ -16,8 +18,8 @@ mod tokens;
 use std::path::{Path, PathBuf};
 
 use crate::fs::display_path;
+pub use files::{ConfigFiles, RealFiles};
 use line::LineError;
-use pattern::ListMatch;
 
 /// OpenSSH's limit on nested `Include`s (`READCONF_MAX_DEPTH`).
 const MAX_INCLUDE_DEPTH: usize = 16;
@@ -75,47 +77,6 @@ pub struct Setting {
     pub args: Vec<String>,
     /// `~/.ssh/config line 12`, or `-o "ConnectTimeout=5"`.
     pub origin: String,
-}
-
-/// Reads config files for [`evaluate`].
-pub trait ConfigFiles {
-    /// The file's contents, or `None` when it cannot be read (ssh skips such an include).
-    fn read(&self, path: &Path) -> Option<Vec<u8>>;
-    /// The paths a glob(3) pattern names, sorted.
-    fn glob(&self, pattern: &str) -> Vec<PathBuf>;
-}
-
-/// The real filesystem. Globs follow glob(3), which `Include` uses in OpenSSH: `*` never
-/// crosses a `/` or matches a leading dot, and `**` is just `*` (the glob crate alone would walk
-/// every directory below, all of `/` for `Include /**/x`).
-pub struct RealFiles;
-
-impl ConfigFiles for RealFiles {
-    fn read(&self, path: &Path) -> Option<Vec<u8>> {
-        std::fs::read(path).ok()
-    }
-
-    fn glob(&self, pattern: &str) -> Vec<PathBuf> {
-        let mut single_stars = String::with_capacity(pattern.len());
-        for c in pattern.chars() {
-            if !(c == '*' && single_stars.ends_with('*')) {
-                single_stars.push(c);
-            }
-        }
-        let options = glob::MatchOptions {
-            case_sensitive: true,
-            require_literal_separator: true,
-            require_literal_leading_dot: true,
-        };
-        match glob::glob_with(&single_stars, options) {
-            Ok(paths) => {
-                let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
-                found.sort();
-                found
-            }
-            Err(_) => Vec::new(),
-        }
-    }
 }
 
 /// A config line (or `-o` option) that ssh would refuse too.
@@ -312,119 +273,6 @@ impl Evaluation<'_, '_> {
         active
     }
 
-    /// `Match CRITERION [ARG]…`, every criterion must hold (`match_cfg_line`).
-    fn match_line(&mut self, args: &[String], at: &At) -> Result<bool, ConfigError> {
-        let query = self.query;
-        let host = self.config.host_name.clone().unwrap_or(query.host.clone());
-        let remote_user = query
-            .user
-            .clone()
-            .or(self.config.user.clone())
-            .unwrap_or(query.local_user.clone());
-        let port = query.port.or(self.config.port).unwrap_or(22);
-        let mut result = true;
-        let mut criteria = 0;
-        let mut args = args.iter();
-        while let Some(attribute) = args.next() {
-            let (negate, name) = match attribute.strip_prefix('!') {
-                Some(rest) => (true, rest),
-                None => (false, attribute.as_str()),
-            };
-            let name = name.to_ascii_lowercase();
-            if name == "all" {
-                // As ssh: alone, or after one `canonical`/`final`.
-                if criteria > 1 || args.next().is_some() {
-                    return Err(at.error(format!(
-                        "Match {attribute} cannot be combined with other criteria"
-                    )));
-                }
-                return Ok(result && !negate);
-            }
-            criteria += 1;
-            if name == "canonical" || name == "final" {
-                if name == "final" && !negate {
-                    self.want_final_pass = true;
-                }
-                if self.final_pass == negate {
-                    result = false;
-                }
-                continue;
-            }
-            let Some(value) = args.next() else {
-                return Err(at.error(format!("Match {name} needs a value")));
-            };
-            let holds = match name.as_str() {
-                "host" => pattern::host_matches(&host, value),
-                "originalhost" => pattern::host_matches(&query.host, value),
-                "user" => pattern::list_matches(&remote_user, value, false) == ListMatch::Matched,
-                "localuser" => {
-                    pattern::list_matches(&query.local_user, value, false) == ListMatch::Matched
-                }
-                "exec" => {
-                    if !result {
-                        // ssh does not run the command once an earlier criterion failed.
-                        continue;
-                    }
-                    let command = self.exec_command(value, &host, &remote_user, port, at)?;
-                    (self.exec)(&command)
-                        .map_err(|e| at.error(format!("cannot run Match exec {command:?}: {e}")))?
-                }
-                other => {
-                    self.config.warnings.push(at.warning(format_args!(
-                        "\"Match {other}\" cannot be evaluated by rk-connect: the lines under it are skipped"
-                    )));
-                    result = false;
-                    continue;
-                }
-            };
-            if holds == negate {
-                result = false;
-            }
-        }
-        if criteria == 0 {
-            return Err(at.error("Match needs at least one criterion (e.g. Match host NAME)"));
-        }
-        Ok(result)
-    }
-
-    fn exec_command(
-        &self,
-        template: &str,
-        host: &str,
-        remote_user: &str,
-        port: u16,
-        at: &At,
-    ) -> Result<String, ConfigError> {
-        let query = self.query;
-        let port = port.to_string();
-        let home = query.home.display().to_string();
-        let short_host = query.local_host.split('.').next().unwrap_or_default();
-        let jump = self
-            .config
-            .proxy_jump
-            .as_ref()
-            .map(|hops| hops.join(","))
-            .unwrap_or_default();
-        let hash = connection_hash(&query.local_host, host, &port, remote_user, &jump);
-        tokens::expand(
-            template,
-            &[
-                ('C', &hash),
-                ('L', short_host),
-                ('d', &home),
-                ('h', host),
-                ('k', host),
-                ('l', &query.local_host),
-                ('n', &query.host),
-                ('p', &port),
-                ('r', remote_user),
-                ('u', &query.local_user),
-                ('j', &jump),
-            ],
-        )
-        .map_err(|e| at.error(format!("Match exec: {e}")))
-    }
-
     fn include(&mut self, args: &[String], at: &At, depth: usize) -> Result<(), ConfigError> {
         if depth >= MAX_INCLUDE_DEPTH {
             return Err(at.error(format!(
@@ -581,19 +429,6 @@ fn known(keyword: &str) -> Option<&'static str> {
 
 fn is_block(keyword: &str) -> bool {
     keyword == "host" || keyword == "match"
-}
-
-/// `%C`: SHA-1 of `%l%h%p%r%j` in hex, as ssh computes it for `ControlPath` and `Match exec`.
-fn connection_hash(local_host: &str, host: &str, port: &str, user: &str, jump: &str) -> String {
-    use sha1::Digest;
-    let digest = sha1::Sha1::new()
-        .chain_update(local_host)
-        .chain_update(host)
-        .chain_update(port)
-        .chain_update(user)
-        .chain_update(jump)
-        .finalize();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
