@@ -121,7 +121,7 @@ fn without_a_terminal_it_says_so_and_reads_nothing() {
     );
     assert_eq!(out.code(), Some(255), "{}", out.stderr_str());
     assert!(
-        out.stderr_str().contains("no terminal to type it on")
+        out.stderr_str().contains("but there is no terminal to ask")
             && out.stderr_str().contains("publickey,password"),
         "{}",
         out.stderr_str()
