@@ -20,6 +20,22 @@ fn hop(s: &Sshd) -> String {
     format!("{}@127.0.0.1:{}", current_user(), s.port)
 }
 
+/// `rk-connect -F CONFIG ARGS…` (trusting new host keys).
+fn with_config(sb: &Sandbox, config: &std::path::Path, args: &[&str]) -> std::process::Output {
+    run(sb.rk_connect().arg("-F").arg(config).args(args))
+}
+
+/// `from`'s sshd opened a direct-tcpip channel to `to` (a hop of the chain went through it).
+fn assert_opened_channel(from: &Sshd, to: &Sshd) {
+    let log = from.log();
+    assert!(
+        log.contains(&format!("target 127.0.0.1 port {}", to.port)),
+        "no channel to port {} in the log of the sshd on {}:\n{log}",
+        to.port,
+        from.port
+    );
+}
+
 /// rk-connect with the sandbox's known_hosts but without --accept-new.
 fn strict(sb: &Sandbox, key: &PathBuf) -> Command {
     let mut c = sb.rk("rk-connect");
@@ -168,17 +184,10 @@ fn proxy_jump_from_a_config_file_and_node_flag() {
             key = key.display()
         ),
     );
-    let out = run(sb
-        .rk_connect()
-        .arg("-F")
-        .arg(&config)
-        .args(["node2", "echo", "via-config"]));
+    let out = with_config(&sb, &config, &["node2", "echo", "via-config"]);
     out.assert_ok("ProxyJump from -F");
     assert_eq!(out.stdout_str(), "via-config\n");
-    assert!(
-        s[0].log()
-            .contains(&format!("target 127.0.0.1 port {}", s[1].port))
-    );
+    assert_opened_channel(&s[0], &s[1]);
 
     // ProxyJump none: direct.
     let channels = |log: String| log.matches("target 127.0.0.1 port").count();
@@ -281,26 +290,12 @@ fn a_jump_hosts_own_proxy_jump_is_followed_as_ssh_does() {
             key = key.display()
         ),
     );
-    let out = run(sb
-        .rk_connect()
-        .arg("-F")
-        .arg(&config)
-        .args(["node", "echo", "through-two"]));
+    let out = with_config(&sb, &config, &["node", "echo", "through-two"]);
     out.assert_ok("node via head via gateway");
     assert_eq!(out.stdout_str(), "through-two\n");
     // The gateway opened the channel to the head, the head the one to the node.
-    assert!(
-        s[0].log()
-            .contains(&format!("target 127.0.0.1 port {}", s[1].port)),
-        "gateway log:\n{}",
-        s[0].log()
-    );
-    assert!(
-        s[1].log()
-            .contains(&format!("target 127.0.0.1 port {}", s[2].port)),
-        "head log:\n{}",
-        s[1].log()
-    );
+    assert_opened_channel(&s[0], &s[1]);
+    assert_opened_channel(&s[1], &s[2]);
     // -G shows the chain, in order.
     let out = run(sb.rk_connect().arg("-G").arg("-F").arg(&config).arg("node"));
     let user = current_user();
@@ -313,11 +308,7 @@ fn a_jump_hosts_own_proxy_jump_is_followed_as_ssh_does() {
         out.stdout_str()
     );
     // The gateway itself is reached directly: its ProxyJump leads back to it.
-    let out = run(sb
-        .rk_connect()
-        .arg("-F")
-        .arg(&config)
-        .args(["gateway", "echo", "direct"]));
+    let out = with_config(&sb, &config, &["gateway", "echo", "direct"]);
     out.assert_ok("gateway directly");
     assert_eq!(out.stdout_str(), "direct\n");
 }

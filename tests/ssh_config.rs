@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use rk_e2e::*;
 
@@ -20,14 +20,27 @@ fn settings(out: &[u8]) -> BTreeMap<String, Vec<String>> {
     map
 }
 
-fn rk_settings(sb: &Sandbox, config: &Path, destination: &str) -> BTreeMap<String, Vec<String>> {
-    let out = run(sb
+/// `rk-connect -G ARGS… -F CONFIG DESTINATION`, as the local user, not checked.
+fn rk_g(sb: &Sandbox, args: &[&str], config: &Path, destination: &str) -> Output {
+    run(sb
         .rk("rk-connect")
         .env("USER", current_user())
         .arg("-G")
+        .args(args)
         .arg("-F")
         .arg(config)
-        .arg(destination));
+        .arg(destination))
+}
+
+/// The run failed with rk-connect's own status and said `text` on stderr.
+fn assert_refused(out: &Output, text: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(255), "{stderr}");
+    assert!(stderr.contains(text), "expected {text:?} in: {stderr}");
+}
+
+fn rk_settings(sb: &Sandbox, config: &Path, destination: &str) -> BTreeMap<String, Vec<String>> {
+    let out = rk_g(sb, &[], config, destination);
     assert!(
         out.status.success(),
         "rk-connect -G -F {} {destination}: {}",
@@ -198,12 +211,7 @@ fn what_rk_connect_cannot_do_is_said() {
         "Match localnetwork 10.0.0.0/8\n  ProxyJump bastion\n\
          Host x\n  ProxyCommand nc %h %p\n  Port 2601\n",
     );
-    let out = run(sb
-        .rk("rk-connect")
-        .arg("-G")
-        .arg("-F")
-        .arg(&config)
-        .arg("x"));
+    let out = rk_g(&sb, &[], &config, "x");
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -223,17 +231,9 @@ fn what_rk_connect_cannot_do_is_said() {
 fn a_line_ssh_refuses_is_an_error_naming_it() {
     let sb = Sandbox::new();
     let config = sb.write("bad", "Host x\n  Port 70000\n");
-    let out = run(sb
-        .rk("rk-connect")
-        .arg("-G")
-        .arg("-F")
-        .arg(&config)
-        .arg("x"));
-    assert_eq!(out.status.code(), Some(255));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("bad line 2: Port \"70000\" is not a port number"),
-        "{stderr}"
+    assert_refused(
+        &rk_g(&sb, &[], &config, "x"),
+        "bad line 2: Port \"70000\" is not a port number",
     );
     // ssh refuses it as well.
     let ssh = run(Command::new("ssh")
@@ -243,14 +243,8 @@ fn a_line_ssh_refuses_is_an_error_naming_it() {
         .arg("x"));
     assert!(!ssh.status.success());
     // And -F naming no file is an error, as in ssh, not a silent default.
-    let out = run(sb
-        .rk("rk-connect")
-        .arg("-G")
-        .arg("-F")
-        .arg(sb.path().join("missing"))
-        .arg("x"));
-    assert_eq!(out.status.code(), Some(255));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("-F "));
+    let missing = sb.path().join("missing");
+    assert_refused(&rk_g(&sb, &[], &missing, "x"), "No such file");
 }
 
 #[test]
@@ -352,20 +346,23 @@ fn options_act_on_a_real_connection() {
             known.display()
         ),
     );
+    let connect = |options: &[&str], command: &[&str]| {
+        run(sb
+            .rk("rk-connect")
+            .args(options)
+            .arg("-F")
+            .arg(&config)
+            .arg("job")
+            .args(command))
+    };
     // No terminal and no --accept-new: the unknown host is refused...
-    let refused = run(sb
-        .rk("rk-connect")
-        .arg("-F")
-        .arg(&config)
-        .args(["job", "true"]));
-    assert_eq!(refused.status.code(), Some(255));
+    assert_refused(&connect(&[], &["true"]), "is not known");
     assert!(!known.exists());
     // ...until -o StrictHostKeyChecking=accept-new, which remembers it in the config's file.
-    let out = run(sb
-        .rk("rk-connect")
-        .args(["-o", "StrictHostKeyChecking=accept-new", "-F"])
-        .arg(&config)
-        .args(["job", "echo", "via-options"]));
+    let out = connect(
+        &["-o", "StrictHostKeyChecking=accept-new"],
+        &["echo", "via-options"],
+    );
     out.assert_ok("-o StrictHostKeyChecking=accept-new");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "via-options\n");
     let entries = std::fs::read_to_string(&known).unwrap();
@@ -374,16 +371,9 @@ fn options_act_on_a_real_connection() {
         "{entries}"
     );
     // SessionType none is -N: with no forward it is the -N error, before connecting.
-    let out = run(sb
-        .rk("rk-connect")
-        .args(["-o", "SessionType=none", "-F"])
-        .arg(&config)
-        .arg("job"));
-    assert_eq!(out.status.code(), Some(255));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("-N keeps only forwards running"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert_refused(
+        &connect(&["-o", "SessionType=none"], &[]),
+        "-N keeps only forwards running",
     );
 }
 
@@ -402,9 +392,7 @@ fn connect_timeout_from_the_config_bounds_a_silent_server() {
         .arg(&config)
         .args(["silent", "true"]));
     let took = started.elapsed();
-    assert_eq!(out.status.code(), Some(255));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("within 1 s"), "{stderr}");
+    assert_refused(&out, "within 1 s");
     assert!(took < std::time::Duration::from_secs(8), "{took:?}");
 }
 
@@ -412,28 +400,13 @@ fn connect_timeout_from_the_config_bounds_a_silent_server() {
 fn bad_option_values_name_where_they_come_from() {
     let sb = Sandbox::new();
     let config = sb.write("config", "Host x\n  ConnectTimeout soon\n");
-    let out = run(sb
-        .rk("rk-connect")
-        .arg("-G")
-        .arg("-F")
-        .arg(&config)
-        .arg("x"));
-    assert_eq!(out.status.code(), Some(255));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("config line 2: ConnectTimeout \"soon\": expected seconds"),
-        "{stderr}"
+    assert_refused(
+        &rk_g(&sb, &[], &config, "x"),
+        "config line 2: ConnectTimeout \"soon\": expected seconds",
     );
-    let out = run(sb
-        .rk("rk-connect")
-        .args(["-G", "-o", "Host=y", "-F"])
-        .arg(&config)
-        .arg("x"));
-    assert_eq!(out.status.code(), Some(255));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("-o \"Host=y\": Host belongs in a config file"),
-        "{stderr}"
+    assert_refused(
+        &rk_g(&sb, &["-o", "Host=y"], &config, "x"),
+        "-o \"Host=y\": Host belongs in a config file",
     );
 }
 
@@ -442,27 +415,24 @@ fn batch_mode_never_asks_even_on_a_terminal() {
     let sb = Sandbox::new();
     let key = sb.fixture("keys/openssh/ed25519");
     let sshd = Sshd::start(&[fixtures().join("keys/openssh/ed25519.pub").as_path()]);
+    let on_a_pty = |options: &[&str]| {
+        let mut cmd = sb.rk("rk-connect");
+        cmd.args(options)
+            .arg("--known-hosts")
+            .arg(sb.known_hosts())
+            .arg("-i")
+            .arg(&key)
+            .arg(sshd.dest())
+            .arg("true");
+        rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn under a pty")
+    };
     // On a terminal, an unknown host would be asked about; with BatchMode it is refused at once.
-    let mut cmd = sb.rk("rk-connect");
-    cmd.args(["-o", "BatchMode=yes", "--known-hosts"])
-        .arg(sb.known_hosts())
-        .arg("-i")
-        .arg(&key)
-        .arg(sshd.dest())
-        .arg("true");
-    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn under a pty");
+    let mut p = on_a_pty(&["-o", "BatchMode=yes"]);
     p.exp_string("is not known").unwrap();
     p.exp_string("--batch (BatchMode) forbids asking").unwrap();
     assert_eq!(pty_exit_code(&mut p), 255);
     // Without it, the terminal is asked.
-    let mut cmd = sb.rk("rk-connect");
-    cmd.args(["--known-hosts"])
-        .arg(sb.known_hosts())
-        .arg("-i")
-        .arg(&key)
-        .arg(sshd.dest())
-        .arg("true");
-    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn under a pty");
+    let mut p = on_a_pty(&[]);
     p.exp_string("(yes/no/once)?").unwrap();
     p.send_line("no").unwrap();
     assert_eq!(pty_exit_code(&mut p), 255);
