@@ -27,11 +27,14 @@ fn with_config(sb: &Sandbox, config: &std::path::Path, args: &[&str]) -> std::pr
 
 /// `from`'s sshd opened a direct-tcpip channel to `to` (a hop of the chain went through it).
 fn assert_opened_channel(from: &Sshd, to: &Sshd) {
+    assert_opened_channel_to_port(from, to.port);
+}
+
+fn assert_opened_channel_to_port(from: &Sshd, port: u16) {
     let log = from.log();
     assert!(
-        log.contains(&format!("target 127.0.0.1 port {}", to.port)),
-        "no channel to port {} in the log of the sshd on {}:\n{log}",
-        to.port,
+        log.contains(&format!("target 127.0.0.1 port {port}")),
+        "no channel to port {port} in the log of the sshd on {}:\n{log}",
         from.port
     );
 }
@@ -311,4 +314,76 @@ fn a_jump_hosts_own_proxy_jump_is_followed_as_ssh_does() {
     let out = with_config(&sb, &config, &["gateway", "echo", "direct"]);
     out.assert_ok("gateway directly");
     assert_eq!(out.stdout_str(), "direct\n");
+}
+
+#[test]
+fn dash_w_joins_stdio_to_a_port_the_cluster_reaches() {
+    let (sb, key, s) = cluster(1);
+    let echo = EchoServer::start();
+    // 1 MiB through -W and back: every byte, then EOF both ways ends the run with status 0.
+    let payload: Vec<u8> = (0..1 << 20).map(|i: u32| (i * 7 % 251) as u8).collect();
+    let out = run_with_input(
+        sb.rk_connect()
+            .arg("-i")
+            .arg(&key)
+            .arg("-W")
+            .arg(format!("127.0.0.1:{}", echo.port))
+            .arg(s[0].dest()),
+        &payload,
+        std::time::Duration::from_secs(60),
+    );
+    out.assert_ok("-W to the echo server");
+    assert_eq!(sha256_hex(&out.stdout), sha256_hex(&payload));
+    assert_opened_channel_to_port(&s[0], echo.port);
+    // A port nobody listens on: the cluster refuses, and rk-connect says so.
+    let closed = free_port();
+    let out = run_with_input(
+        sb.rk_connect()
+            .arg("-i")
+            .arg(&key)
+            .arg("-W")
+            .arg(format!("127.0.0.1:{closed}"))
+            .arg(s[0].dest()),
+        b"",
+        std::time::Duration::from_secs(30),
+    );
+    assert_eq!(out.code(), Some(255));
+    assert!(
+        out.stderr_str()
+            .contains(&format!("refused the channel to 127.0.0.1:{closed}")),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+#[test]
+fn openssh_uses_rk_connect_as_its_proxy_command() {
+    // ssh reaches the second sshd through `rk-connect -W %h:%p` to the first: OpenSSH's own
+    // transport and host key check, carried by rk-connect.
+    let (sb, key, s) = cluster(2);
+    let proxy = format!(
+        "{} --known-hosts {} --accept-new -i {} -W %h:%p {}",
+        bin("rk-connect").display(),
+        sb.known_hosts().display(),
+        key.display(),
+        s[0].dest()
+    );
+    let out = run(peer("ssh")
+        .args(["-F", "/dev/null", "-o", "BatchMode=yes"])
+        .arg("-o")
+        .arg(format!("ProxyCommand={proxy}"))
+        .args(["-o", "StrictHostKeyChecking=no", "-o"])
+        .arg(format!(
+            "UserKnownHostsFile={}",
+            sb.path().join("openssh_known_hosts").display()
+        ))
+        .arg("-i")
+        .arg(&key)
+        .arg("-p")
+        .arg(s[1].port.to_string())
+        .arg(format!("{}@127.0.0.1", current_user()))
+        .args(["echo", "through-rk"]));
+    out.assert_ok("ssh with ProxyCommand rk-connect -W");
+    assert_eq!(out.stdout_str(), "through-rk\n");
+    assert_opened_channel(&s[0], &s[1]);
 }

@@ -564,3 +564,20 @@ fn exe_reads_the_ssh_config_under_the_profile_as_ssh_does() {
     out.assert_ok("connect through the config");
     assert_eq!(out.stdout_str(), "from-config\n");
 }
+
+#[test]
+#[ignore = "Windows .exe under Wine: run by cargo xtask windows test"]
+fn exe_dash_w_joins_stdio_to_a_port_the_cluster_reaches() {
+    let w = world(&["openssh/ed25519.pub"]);
+    let key = w.key("openssh/ed25519");
+    let echo = EchoServer::start();
+    let target = format!("127.0.0.1:{}", echo.port);
+    let payload: Vec<u8> = (0..1u32 << 20).map(|i| (i * 7 % 251) as u8).collect();
+    let out = run_with_input(
+        &mut w.connect_with(&key, true, &["-W", &target]),
+        &payload,
+        Duration::from_secs(60),
+    );
+    out.assert_ok("-W under Wine");
+    assert_eq!(sha256_hex(&out.stdout), sha256_hex(&payload));
+}

@@ -171,6 +171,11 @@ pub struct Cli {
     #[arg(short = 'N')]
     pub no_command: bool,
 
+    /// Join standard input and output to HOST:PORT as reached from the destination, as ssh -W:
+    /// rk-connect as the ProxyCommand of OpenSSH, VS Code or git (implies -N, no forwards)
+    #[arg(short = 'W', value_name = "HOST:PORT", conflicts_with_all = ["command", "reconnect"])]
+    pub stdio_forward: Option<String>,
+
     /// With -N: when the connection is lost (network change, sleep, the cluster's sshd
     /// restarting), keep the local ports and reconnect with backoff, checking the host key
     /// again; Ctrl-C stops

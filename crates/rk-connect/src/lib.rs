@@ -28,6 +28,7 @@ mod remote;
 mod resolve;
 mod session;
 mod settings;
+mod stdio;
 mod transport;
 mod tunnels;
 
@@ -146,6 +147,11 @@ async fn connect_and_run(mut cli: Cli) -> Result<i32, Error> {
     for spec in &route.dynamic_forwards {
         dynamic_forwards.push(forward::parse_dynamic(spec)?);
     }
+    let stdio_target = cli
+        .stdio_forward
+        .as_deref()
+        .map(stdio::parse_target)
+        .transpose()?;
     // The Host block's LocalForward/RemoteForward come on top of -L/-R, as with ssh.
     for spec in &route.local_forwards {
         local_forwards.push(forward::parse_local(spec)?);
@@ -154,7 +160,8 @@ async fn connect_and_run(mut cli: Cli) -> Result<i32, Error> {
         remote_forwards.push(forward::parse_remote(spec)?);
         remote_specs.push(spec.clone());
     }
-    if cli.no_command
+    if stdio_target.is_none()
+        && cli.no_command
         && local_forwards.is_empty()
         && dynamic_forwards.is_empty()
         && remote_forwards.is_empty()
@@ -193,6 +200,13 @@ async fn connect_and_run(mut cli: Cli) -> Result<i32, Error> {
     // Connect, verify each host key, authenticate on each hop.
     let chain = connection::connect(&route.hops, &setup).await?;
     let handle = Arc::clone(&chain.destination);
+    // -W: standard input and output are the one connection; no forwards, as ssh -W.
+    if let Some(target) = &stdio_target {
+        let code = stdio::forward_stdio(&handle, &route.destination.host, target).await;
+        chain.disconnect().await;
+        log.step(format!("done, exit status {:?}", code.as_ref().ok()));
+        return code;
+    }
     let (link_tx, link) = forward::Link::new(Arc::clone(&handle));
     let dest = route.destination;
 
