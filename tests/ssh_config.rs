@@ -473,3 +473,56 @@ fn identities_only_keeps_the_agents_other_keys_back() {
         .args(["echo", "in"]));
     out.assert_ok("agent key named by -i");
 }
+
+#[test]
+fn quiet_leaves_only_warnings_and_errors() {
+    let sb = Sandbox::new();
+    let key = sb.fixture("keys/openssh/ed25519");
+    let sshd = Sshd::start(&[fixtures().join("keys/openssh/ed25519.pub").as_path()]);
+    let echo = EchoServer::start();
+    let forward = format!("0:127.0.0.1:{}", echo.port);
+    let connect = |options: &[&str]| {
+        run(sb
+            .rk_connect()
+            .args(options)
+            .arg("-i")
+            .arg(&key)
+            .args(["-R", &forward])
+            .arg(sshd.dest())
+            .args(["echo", "hi"]))
+    };
+    // Without -q: the host key remembered and the remote forward's port are told.
+    let out = connect(&[]);
+    out.assert_ok("not quiet");
+    assert!(
+        out.stderr_str().contains("Permanently added"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(
+        out.stderr_str().contains("Allocated port"),
+        "{}",
+        out.stderr_str()
+    );
+    // -q and LogLevel QUIET: nothing on stderr (a new known_hosts, so there is news to hide).
+    for quiet in [&["-q"][..], &["-o", "LogLevel=QUIET"][..]] {
+        std::fs::remove_file(sb.known_hosts()).unwrap();
+        let out = connect(quiet);
+        out.assert_ok("quiet");
+        assert_eq!(out.stdout_str(), "hi\n");
+        assert_eq!(out.stderr_str(), "", "{quiet:?}");
+    }
+    // Errors are still said.
+    let out = run(sb
+        .rk_connect()
+        .arg("-q")
+        .arg("-p")
+        .arg(free_port().to_string())
+        .args(["127.0.0.1", "true"]));
+    assert_eq!(out.status.code(), Some(255));
+    assert!(
+        out.stderr_str().contains("connection refused"),
+        "{}",
+        out.stderr_str()
+    );
+}

@@ -107,7 +107,7 @@ pub struct Cli {
     /// ~/.ssh/config. Used: HostName, User, Port, IdentityFile, ProxyJump, ForwardAgent,
     /// LocalForward, RemoteForward, DynamicForward, ConnectTimeout, ServerAliveInterval,
     /// StrictHostKeyChecking, UserKnownHostsFile, GatewayPorts, RequestTTY, SessionType,
-    /// EscapeChar, RekeyLimit, Ciphers, BatchMode, IdentitiesOnly
+    /// EscapeChar, RekeyLimit, Ciphers, BatchMode, IdentitiesOnly, LogLevel
     #[arg(short = 'F', value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
 
@@ -213,8 +213,14 @@ pub struct Cli {
     pub escape_char: Option<String>,
 
     /// Log the connection steps with timestamps to stderr
-    #[arg(short = 'v')]
+    #[arg(short = 'v', conflicts_with = "quiet")]
     pub verbose: bool,
+
+    /// Quiet: no informational messages (which port answered, a host key remembered, forwards
+    /// opened, the saved job used); warnings and errors are still shown. LogLevel QUIET in ssh
+    /// config
+    #[arg(short = 'q')]
+    pub quiet: bool,
 
     /// Print what rk-connect would use for the destination after ~/.ssh/config (or -F) is
     /// applied (user, hostname, port, identityfile, proxyjump, forwardagent, the options of -F,

@@ -220,6 +220,7 @@ pub(crate) fn print_config(
     );
     line("escapechar", cli.escape_char.as_deref().unwrap_or("~"));
     line("batchmode", yes_no(cli.batch));
+    line("loglevel", if cli.quiet { "QUIET" } else { "INFO" });
     line("identitiesonly", yes_no(cli.identities_only));
     if let Some(ciphers) = &cli.cipher {
         line("ciphers", ciphers);

@@ -78,7 +78,7 @@ pub(crate) async fn connect(hops: &[Hop], setup: &Setup<'_>) -> Result<Chain, Er
     };
     let (stream, port) = connect_tcp(&first.host, &ports, setup.cli, setup.log).await?;
     if ports.len() > 1 {
-        eprintln!("rk-connect: {} answered on port {port}.", first.host);
+        crate::notice::notice!("rk-connect: {} answered on port {port}.", first.host);
     }
     let stream = tokio::io::BufReader::with_capacity(256 * 1024, QuickAck(stream));
     let mut current = establish(stream, first, port, rest.is_empty(), setup).await?;

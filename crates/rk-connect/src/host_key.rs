@@ -92,7 +92,7 @@ impl HostKeyCheck {
     fn learn(&self, key: &PublicKey, name: &str, kind: &str) -> bool {
         match known_hosts::append(&self.path, &self.host, self.port, key) {
             Ok(()) => {
-                eprintln!(
+                crate::notice::notice!(
                     "rk-connect: Permanently added '{name}' ({kind}) to {}.",
                     display_path(&self.path)
                 );

@@ -21,6 +21,7 @@ mod forward;
 mod handler;
 mod heap;
 mod host_key;
+mod notice;
 mod password;
 mod pump;
 mod reconnect;
@@ -86,6 +87,7 @@ impl Log {
 }
 
 async fn connect_and_run(mut cli: Cli) -> Result<i32, Error> {
+    notice::set_quiet(cli.quiet);
     let log = Log {
         start: Instant::now(),
         on: cli.verbose,
@@ -113,6 +115,7 @@ async fn connect_and_run(mut cli: Cli) -> Result<i32, Error> {
         eprintln!("rk-connect: {note}");
     }
     ask::set_batch(cli.batch);
+    notice::set_quiet(cli.quiet);
     if cli.reconnect && !cli.no_command {
         return Err(Error::Usage(
             "--reconnect keeps forwards up across reconnections, so it goes with -N: a shell or \
@@ -224,14 +227,15 @@ async fn connect_and_run(mut cli: Cli) -> Result<i32, Error> {
     };
     for fwd in &local_forwards {
         let local = tunnels.open_local(fwd).await?;
-        eprintln!(
+        notice::notice!(
             "Forwarding {local} → {}:{} on the cluster{to_stop}",
-            fwd.host, fwd.host_port
+            fwd.host,
+            fwd.host_port
         );
     }
     for fwd in &dynamic_forwards {
         let local = tunnels.open_dynamic(fwd).await?;
-        eprintln!("SOCKS proxy on {local} through the cluster{to_stop}");
+        notice::notice!("SOCKS proxy on {local} through the cluster{to_stop}");
     }
 
     // Remote forwards: the cluster listens; a refusal is an error before anything runs.

@@ -65,13 +65,14 @@ pub(crate) async fn request_remote_forwards(
     for (fwd, spec) in forwards {
         let port = remote::request(handle, fwd, table, spec).await?;
         if fwd.port == 0 {
-            // ssh's wording, which scripts look for.
-            eprintln!(
+            // ssh's wording, which scripts look for (and which ssh -q leaves out too).
+            crate::notice::notice!(
                 "Allocated port {port} for remote forward to {}:{}",
-                fwd.host, fwd.host_port
+                fwd.host,
+                fwd.host_port
             );
         }
-        eprintln!(
+        crate::notice::notice!(
             "Forwarding port {port} on the cluster → {}:{} here{}",
             fwd.host,
             fwd.host_port,

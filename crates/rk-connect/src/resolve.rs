@@ -231,7 +231,7 @@ pub(crate) fn resolve_destination(cli: &Cli, log: &Log) -> Result<Destination, E
     }
     match destination::saved_job()? {
         Some((dest, path)) => {
-            eprintln!(
+            crate::notice::notice!(
                 "rk-connect: connecting to the saved job {} (from {}).",
                 dest.display(),
                 display_path(&path)

@@ -89,6 +89,10 @@ pub(crate) fn apply(
                 "no" => {}
                 _ => return Err(bad("yes or no")),
             },
+            // QUIET, FATAL and ERROR show no notices; the other levels change nothing here.
+            "loglevel" if !cli.quiet => {
+                cli.quiet = matches!(lower.as_str(), "quiet" | "fatal" | "error");
+            }
             "batchmode" if !cli.batch => match lower.as_str() {
                 "yes" => cli.batch = true,
                 "no" => {}
