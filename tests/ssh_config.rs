@@ -526,3 +526,21 @@ fn quiet_leaves_only_warnings_and_errors() {
         out.stderr_str()
     );
 }
+
+#[test]
+fn the_default_config_is_home_ssh_config_and_dash_f_none_reads_none() {
+    let sb = Sandbox::new();
+    let ssh_dir = sb.home().join(".ssh");
+    std::fs::create_dir_all(ssh_dir.join("conf.d")).unwrap();
+    // A relative Include is under ~/.ssh, as with ssh.
+    std::fs::write(ssh_dir.join("config"), "Include conf.d/*\n").unwrap();
+    std::fs::write(ssh_dir.join("conf.d/job"), "Host x\n  Port 2701\n").unwrap();
+    let g = |args: &[&str]| {
+        let out = run(sb.rk("rk-connect").arg("-G").args(args).arg("x"));
+        out.assert_ok("-G");
+        settings(&out.stdout)
+    };
+    assert_eq!(g(&[])["port"], ["2701"]);
+    assert_eq!(g(&["-F", "none"])["port"], ["32100,22"]);
+    assert_eq!(g(&["-F", "none", "-o", "Port=2702"])["port"], ["2702"]);
+}

@@ -104,10 +104,10 @@ pub struct Cli {
     pub no_forward_agent: bool,
 
     /// OpenSSH client config, read as ssh reads it (Host, Match, Include); default
-    /// ~/.ssh/config. Used: HostName, User, Port, IdentityFile, ProxyJump, ForwardAgent,
-    /// LocalForward, RemoteForward, DynamicForward, ConnectTimeout, ServerAliveInterval,
-    /// StrictHostKeyChecking, UserKnownHostsFile, GatewayPorts, RequestTTY, SessionType,
-    /// EscapeChar, RekeyLimit, Ciphers, BatchMode, IdentitiesOnly, LogLevel
+    /// ~/.ssh/config; `none` reads none. Used: HostName, User, Port, IdentityFile, ProxyJump,
+    /// ForwardAgent, LocalForward, RemoteForward, DynamicForward, ConnectTimeout,
+    /// ServerAliveInterval, StrictHostKeyChecking, UserKnownHostsFile, GatewayPorts, RequestTTY,
+    /// SessionType, EscapeChar, RekeyLimit, Ciphers, BatchMode, IdentitiesOnly, LogLevel
     #[arg(short = 'F', value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
 

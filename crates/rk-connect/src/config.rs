@@ -37,6 +37,8 @@ pub(crate) struct HostBlock {
 impl SshConfig {
     pub(crate) fn load(cli: &Cli) -> Result<SshConfig, Error> {
         let path = match &cli.ssh_config {
+            // As ssh: `-F none` reads no config file at all.
+            Some(p) if p.as_os_str() == "none" => PathBuf::new(),
             Some(p) => {
                 // As ssh: a config named with -F must exist (~/.ssh/config need not).
                 if let Err(e) = std::fs::metadata(p) {
