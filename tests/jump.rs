@@ -387,3 +387,31 @@ fn openssh_uses_rk_connect_as_its_proxy_command() {
     assert_eq!(out.stdout_str(), "through-rk\n");
     assert_opened_channel(&s[0], &s[1]);
 }
+
+#[test]
+fn each_jump_host_logs_in_with_its_own_identity_file() {
+    // The gateway takes only the Ed25519 key, the head node only the ECDSA one; each Host
+    // block names its own key, as with ssh -J (whose ssh for each hop reads that hop's block).
+    let sb = Sandbox::new();
+    let ed25519 = sb.fixture("keys/openssh/ed25519");
+    let ecdsa = sb.fixture("keys/openssh/ecdsa256");
+    let gateway = Sshd::start(&[fixtures().join("keys/openssh/ed25519.pub").as_path()]);
+    let head = Sshd::start(&[fixtures().join("keys/openssh/ecdsa256.pub").as_path()]);
+    let config = sb.write(
+        "config",
+        &format!(
+            "Host gateway\n    HostName 127.0.0.1\n    Port {}\n    IdentityFile {}\n\n\
+             Host head\n    HostName 127.0.0.1\n    Port {}\n    ProxyJump gateway\n    IdentityFile {}\n\n\
+             Host *\n    User {}\n",
+            gateway.port,
+            ed25519.display(),
+            head.port,
+            ecdsa.display(),
+            current_user()
+        ),
+    );
+    let out = with_config(&sb, &config, &["--no-agent", "head", "echo", "own-keys"]);
+    out.assert_ok("each hop with its own key");
+    assert_eq!(out.stdout_str(), "own-keys\n");
+    assert_opened_channel(&gateway, &head);
+}

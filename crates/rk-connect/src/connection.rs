@@ -24,6 +24,9 @@ pub(crate) struct Hop {
     pub(crate) host: String,
     /// None: 32100 then 22 for the first hop (the platform's head nodes), 22 behind a jump.
     pub(crate) port: Option<u16>,
+    /// A jump host's own `IdentityFile` lines (as ssh -J, whose ssh for each hop reads that
+    /// hop's config); empty: the run's keys (-i, the destination's IdentityFile, the defaults).
+    pub(crate) identity_files: Vec<PathBuf>,
 }
 
 impl Hop {
@@ -41,12 +44,24 @@ impl Hop {
 pub(crate) struct Setup<'a> {
     pub(crate) cli: &'a Cli,
     pub(crate) identities: &'a [Identity],
+    /// The keys of hops with their own `IdentityFile` lines, by those lines.
+    pub(crate) hop_identities: &'a [(Vec<PathBuf>, Vec<Identity>)],
     pub(crate) known_hosts: PathBuf,
     pub(crate) config: Arc<client::Config>,
     pub(crate) forward_agent: bool,
     /// `-R` forwards granted on the final hop.
     pub(crate) remote_forwards: crate::remote::Table,
     pub(crate) log: &'a Log,
+}
+
+impl Setup<'_> {
+    /// The keys to offer `hop`: its own, or the run's.
+    fn identities_for(&self, hop: &Hop) -> &[Identity] {
+        self.hop_identities
+            .iter()
+            .find(|(files, _)| !hop.identity_files.is_empty() && *files == hop.identity_files)
+            .map_or(self.identities, |(_, ids)| ids.as_slice())
+    }
 }
 
 /// The connection to the destination, and the jump connections it runs over (kept open for as
@@ -175,7 +190,7 @@ where
         &mut handle,
         &hop.user,
         &hop.host,
-        setup.identities,
+        setup.identities_for(hop),
         cli,
         setup.log,
     )

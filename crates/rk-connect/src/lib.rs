@@ -175,6 +175,15 @@ async fn connect_and_run(mut cli: Cli) -> Result<i32, Error> {
         ));
     }
     let identities = load_identities(&cli, &route.identity_files)?;
+    let mut hop_identities: Vec<(Vec<std::path::PathBuf>, Vec<auth::Identity>)> = Vec::new();
+    for hop in &route.hops {
+        if !hop.identity_files.is_empty()
+            && !hop_identities.iter().any(|(f, _)| *f == hop.identity_files)
+        {
+            let ids = load_identities(&cli, &hop.identity_files)?;
+            hop_identities.push((hop.identity_files.clone(), ids));
+        }
+    }
     let known_hosts = match &cli.known_hosts {
         Some(p) => p.clone(),
         None => known_hosts::default_path()?,
@@ -193,6 +202,7 @@ async fn connect_and_run(mut cli: Cli) -> Result<i32, Error> {
     let setup = Setup {
         cli: &cli,
         identities: &identities,
+        hop_identities: &hop_identities,
         known_hosts,
         config: Arc::new(client_config(&cli)?),
         forward_agent,

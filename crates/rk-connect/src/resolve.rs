@@ -69,6 +69,7 @@ pub(crate) fn resolve_route(cli: &Cli, log: &Log) -> Result<Route, Error> {
         user: user.clone(),
         host: dest.host.clone(),
         port: dest.port,
+        identity_files: Vec::new(),
     });
     if let Some(node) = &cli.node {
         let (mut hop, _, _) = hop_from_spec(node, "--node", &config, &user, log)?;
@@ -162,11 +163,15 @@ fn hop_from_spec(
     })?;
     let alias = hop_key(&hop.host, hop.port);
     // As ssh -J: a jump host gets its own Host block, not the destination's -o options.
+    let typed_host = hop.host.clone();
     let block = config.apply(&mut hop, None, None, &[], log)?;
+    let user = hop.user.clone().unwrap_or_else(|| default_user.to_string());
+    let identity_files = expand_identity_files(&block.identity_files, &typed_host, &hop, &user)?;
     let hop = Hop {
-        user: hop.user.unwrap_or_else(|| default_user.to_string()),
+        user,
         host: hop.host,
         port: hop.port,
+        identity_files,
     };
     Ok((hop, alias, block.proxy_jump))
 }
