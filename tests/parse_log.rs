@@ -165,6 +165,7 @@ fn ssh_config_format_is_read_by_ssh() {
         "user uprod_00Grm\n",
         "port 32100\n",
         "identityfile \"/keys/my id\"\n",
+        "identitiesonly yes\n",
     ] {
         assert!(
             conf.contains(expected) || conf.contains(&expected.replace('"', "")),

@@ -582,8 +582,14 @@ pub fn render(f: &Found, cli: &Cli) -> String {
             if let Some(p) = f.port {
                 block.push_str(&format!("    Port {p}\n"));
             }
+            // IdentitiesOnly: with many keys in an agent, sshd's few allowed attempts would
+            // otherwise be used up before this key is offered ("Too many authentication
+            // failures"); the agent still signs if it holds this key.
             if let Some(k) = &cli.identity {
-                block.push_str(&format!("    IdentityFile {}\n", config_value(k)));
+                block.push_str(&format!(
+                    "    IdentityFile {}\n    IdentitiesOnly yes\n",
+                    config_value(k)
+                ));
             }
             for fw in &cli.forward {
                 let bind = fw.bind_prefix();
@@ -600,7 +606,10 @@ pub fn render(f: &Found, cli: &Cli) -> String {
                     f.user, cli.alias
                 ));
                 if let Some(k) = &cli.identity {
-                    block.push_str(&format!("    IdentityFile {}\n", config_value(k)));
+                    block.push_str(&format!(
+                        "    IdentityFile {}\n    IdentitiesOnly yes\n",
+                        config_value(k)
+                    ));
                 }
             }
             block.trim_end().to_string()
