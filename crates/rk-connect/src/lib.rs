@@ -111,7 +111,7 @@ async fn connect_and_run(mut cli: Cli) -> Result<i32, Error> {
     // Resolve: where to go, as whom, through which hops, with which keys; then the config's
     // other options fill what the command line left open.
     let route = resolve_route(&cli, &log)?;
-    for note in settings::apply(&mut cli, &route.settings)? {
+    for note in settings::apply(&mut cli, &route.settings, &log)? {
         eprintln!("rk-connect: {note}");
     }
     ask::set_batch(cli.batch);

@@ -5,14 +5,15 @@ use std::collections::BTreeMap;
 
 use rk_core::ssh_config::Setting;
 
-use crate::Error;
 use crate::cli::{Cli, parse_size};
+use crate::{Error, Log};
 
 /// Fills `cli`'s unset settings from the config's options; returns what the user should hear
 /// about (an option taken in a safer sense than ssh's, one rk does not support).
 pub(crate) fn apply(
     cli: &mut Cli,
     settings: &BTreeMap<String, Setting>,
+    log: &Log,
 ) -> Result<Vec<String>, Error> {
     let mut notes = Vec::new();
     for (keyword, setting) in settings {
@@ -52,9 +53,12 @@ pub(crate) fn apply(
                 match lower.as_str() {
                     "yes" | "ask" => {}
                     "accept-new" => cli.accept_new = true,
+                    // Said with -v only: `Host *` with `StrictHostKeyChecking no` is common, and
+                    // a warning on every run would teach users to skip rk's messages. A changed
+                    // key is then refused with the usual message naming the line to remove.
                     "no" | "off" => {
                         cli.accept_new = true;
-                        notes.push(format!(
+                        log.step(format!(
                             "{}: StrictHostKeyChecking {value} is taken as accept-new: rk-connect \
                              remembers a new host's key but never connects to a host whose key changed",
                             setting.origin
