@@ -23,19 +23,29 @@ pub fn ssh_dir() -> Result<PathBuf> {
 /// Expands a leading `~` or `~/` (`~\` where that is a separator) to the home directory, as a
 /// shell would.
 pub fn expand_tilde(input: &str) -> PathBuf {
-    let rest = input.strip_prefix('~');
-    if let Some(rest) = rest
-        && (rest.is_empty() || rest.starts_with(std::path::is_separator))
-        && let Some(home) = home_dir()
-    {
-        let rest = rest.trim_start_matches(std::path::is_separator);
-        return if rest.is_empty() {
-            home
-        } else {
-            home.join(rest)
-        };
+    match home_dir() {
+        Some(home) => expand_tilde_with(input, &home),
+        None => PathBuf::from(input),
     }
-    PathBuf::from(input)
+}
+
+/// [`expand_tilde`] against a given home. The rest is joined a component at a time, so
+/// `~/.ssh/x` is `C:\Users\me\.ssh\x` on Windows; `~user` is left as it is.
+pub fn expand_tilde_with(input: &str, home: &Path) -> PathBuf {
+    let Some(rest) = input.strip_prefix('~') else {
+        return PathBuf::from(input);
+    };
+    if !(rest.is_empty() || rest.starts_with(std::path::is_separator)) {
+        return PathBuf::from(input);
+    }
+    let mut full = home.to_path_buf();
+    for part in rest
+        .split(std::path::is_separator)
+        .filter(|p| !p.is_empty())
+    {
+        full.push(part);
+    }
+    full
 }
 
 /// Shows a path with the home directory written as `~` (`%USERPROFILE%` on Windows), for
@@ -207,6 +217,15 @@ fn parent_dir(path: &Path) -> &Path {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn tilde_against_a_home() {
+        let home = Path::new("/home/me");
+        assert_eq!(expand_tilde_with("~/.ssh/x", home), home.join(".ssh/x"));
+        assert_eq!(expand_tilde_with("~", home), home);
+        assert_eq!(expand_tilde_with("~bob/x", home), PathBuf::from("~bob/x"));
+        assert_eq!(expand_tilde_with("/etc/x", home), PathBuf::from("/etc/x"));
+    }
     use super::*;
 
     #[test]

@@ -146,7 +146,7 @@ pub fn expand_path(
             ('L', short_host),
         ],
     )?;
-    Ok(tokens::tilde(&expanded, &query.home))
+    Ok(crate::fs::expand_tilde_with(&expanded, &query.home))
 }
 
 struct Evaluation<'a, 'e> {
@@ -283,7 +283,7 @@ impl Evaluation<'_, '_> {
             let pattern = if arg.starts_with('/') || Path::new(arg).is_absolute() {
                 PathBuf::from(arg)
             } else if arg.starts_with('~') {
-                tokens::tilde(arg, &self.query.home)
+                crate::fs::expand_tilde_with(arg, &self.query.home)
             } else {
                 self.query.home.join(".ssh").join(arg)
             };
