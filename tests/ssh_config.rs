@@ -411,7 +411,7 @@ fn bad_option_values_name_where_they_come_from() {
 }
 
 #[test]
-fn batch_mode_never_asks_even_on_a_terminal() {
+fn batch_mode_and_strict_checking_never_ask_even_on_a_terminal() {
     let sb = Sandbox::new();
     let key = sb.fixture("keys/openssh/ed25519");
     let sshd = Sshd::start(&[fixtures().join("keys/openssh/ed25519.pub").as_path()]);
@@ -431,7 +431,11 @@ fn batch_mode_never_asks_even_on_a_terminal() {
     p.exp_string("is not known").unwrap();
     p.exp_string("--batch (BatchMode) forbids asking").unwrap();
     assert_eq!(pty_exit_code(&mut p), 255);
-    // Without it, the terminal is asked.
+    // StrictHostKeyChecking yes refuses an unknown host too, on a terminal, without asking.
+    let mut p = on_a_pty(&["-o", "StrictHostKeyChecking=yes"]);
+    p.exp_string("StrictHostKeyChecking is yes").unwrap();
+    assert_eq!(pty_exit_code(&mut p), 255);
+    // Without them, the terminal is asked.
     let mut p = on_a_pty(&[]);
     p.exp_string("(yes/no/once)?").unwrap();
     p.send_line("no").unwrap();
@@ -543,4 +547,12 @@ fn the_default_config_is_home_ssh_config_and_dash_f_none_reads_none() {
     assert_eq!(g(&[])["port"], ["2701"]);
     assert_eq!(g(&["-F", "none"])["port"], ["32100,22"]);
     assert_eq!(g(&["-F", "none", "-o", "Port=2702"])["port"], ["2702"]);
+}
+
+#[test]
+fn strict_host_key_checking_yes_reads_as_ssh_reads_it() {
+    let sb = Sandbox::new();
+    let config = sb.write("strict", "Host x\n  StrictHostKeyChecking yes\n");
+    let (rk, ssh) = (rk_settings(&sb, &config, "x"), ssh_settings(&config, "x"));
+    assert_eq!(rk["stricthostkeychecking"], ssh["stricthostkeychecking"]);
 }

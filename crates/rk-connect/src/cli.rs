@@ -125,6 +125,10 @@ pub struct Cli {
     #[arg(long)]
     pub batch: bool,
 
+    /// StrictHostKeyChecking yes (from ssh config or -o): unknown hosts are refused, not asked
+    #[arg(skip)]
+    pub strict_host_keys: bool,
+
     /// Trust and remember an unknown host key without asking (like StrictHostKeyChecking=accept-new)
     #[arg(long)]
     pub accept_new: bool,

@@ -197,6 +197,8 @@ pub(crate) fn print_config(
             "false"
         } else if cli.accept_new {
             "accept-new"
+        } else if cli.strict_host_keys {
+            "true"
         } else {
             "ask"
         },

@@ -149,6 +149,7 @@ where
             port,
             path: setup.known_hosts.clone(),
             accept_new: cli.accept_new,
+            strict: cli.strict_host_keys,
             insecure: cli.insecure_ignore_host_key,
             problem: Arc::clone(&problem),
             verbose: cli.verbose,

@@ -15,6 +15,8 @@ pub(crate) struct HostKeyCheck {
     pub(crate) port: u16,
     pub(crate) path: PathBuf,
     pub(crate) accept_new: bool,
+    /// StrictHostKeyChecking yes: an unknown host is refused, never asked about.
+    pub(crate) strict: bool,
     pub(crate) insecure: bool,
     pub(crate) problem: Arc<Mutex<Option<String>>>,
     pub(crate) verbose: bool,
@@ -66,6 +68,14 @@ impl HostKeyCheck {
             HostKeyStatus::Unknown => {
                 if self.accept_new {
                     return self.learn(key, &name, kind);
+                }
+                if self.strict {
+                    return self.refuse(format!(
+                        "the host key of {name} is not known ({kind} {fp}) and StrictHostKeyChecking \
+                         is yes: add it to {} first (connect once with StrictHostKeyChecking ask, \
+                         the default), or use accept-new.",
+                        display_path(&self.path)
+                    ));
                 }
                 if !crate::ask::may_ask() {
                     return self.refuse(format!(

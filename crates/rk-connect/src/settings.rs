@@ -51,12 +51,13 @@ pub(crate) fn apply(
             }
             "stricthostkeychecking" if !cli.accept_new && !cli.insecure_ignore_host_key => {
                 match lower.as_str() {
-                    "yes" | "ask" => {}
+                    "yes" | "true" => cli.strict_host_keys = true,
+                    "ask" => {}
                     "accept-new" => cli.accept_new = true,
                     // Said with -v only: `Host *` with `StrictHostKeyChecking no` is common, and
                     // a warning on every run would teach users to skip rk's messages. A changed
                     // key is then refused with the usual message naming the line to remove.
-                    "no" | "off" => {
+                    "no" | "off" | "false" => {
                         cli.accept_new = true;
                         log.step(format!(
                             "{}: StrictHostKeyChecking {value} is taken as accept-new: rk-connect \
