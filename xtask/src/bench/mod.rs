@@ -19,6 +19,18 @@ use tools::{config_rows, keygen_rows, log_rows, write_big_log, write_config};
 use tunnel::tunnel_rows;
 use wine::wine_rows;
 
+/// The Ed25519 fixture key copied into `dir` (mode 0600, as ssh wants it), and a loopback sshd
+/// that accepts it (stopped when dropped).
+fn ed25519_sshd(dir: &Path) -> Result<(PathBuf, rk_e2e::Sshd), String> {
+    let fixtures = rk_e2e::fixtures().join("keys/openssh");
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let key = dir.join("ed25519");
+    std::fs::copy(fixtures.join("ed25519"), &key).map_err(|e| e.to_string())?;
+    rk_e2e::set_mode(&key, 0o600);
+    let sshd = rk_e2e::Sshd::start(&[fixtures.join("ed25519.pub").as_path()]);
+    Ok((key, sshd))
+}
+
 /// Builds the release binaries and returns the directory holding them.
 fn build_release(packages: &[&str]) -> Result<PathBuf, String> {
     let mut cmd = cargo();

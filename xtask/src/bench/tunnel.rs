@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::connect::openssh;
-use super::{Probe, Row, Target};
+use super::{Probe, Row, Target, ed25519_sshd};
 
 /// A tunnel process kept running for a group of rows (killed on drop).
 pub(super) struct RunningTunnel {
@@ -371,14 +371,7 @@ pub(super) fn tunnel_rows(
     quick: bool,
     baseline: Option<&Path>,
 ) -> Result<TunnelBench, String> {
-    let fixtures = rk_e2e::fixtures().join("keys/openssh");
-    let keys = base.join("tkeys");
-    std::fs::create_dir_all(&keys).map_err(|e| e.to_string())?;
-    let key = keys.join("ed25519");
-    std::fs::copy(fixtures.join("ed25519"), &key).map_err(|e| e.to_string())?;
-    rk_e2e::set_mode(&key, 0o600);
-    let pubkey = fixtures.join("ed25519.pub");
-    let sshd = rk_e2e::Sshd::start(&[pubkey.as_path()]);
+    let (key, sshd) = ed25519_sshd(&base.join("tkeys"))?;
     let user = rk_e2e::current_user();
     let kh = base.join("tunnel_known_hosts");
     std::fs::write(

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::tunnel::{TunnelBench, rk_tunnel, sink_and_source, transfer, tunnel_from};
-use super::{Probe, Row, Target};
+use super::{Probe, Row, Target, ed25519_sshd};
 use crate::workspace_root;
 
 /// rk-connect.exe under Wine against the Linux rk-connect, same sshd, same run: what Wine costs
@@ -14,14 +14,7 @@ pub(super) fn wine_rows(bin: &Path, base: &Path, quick: bool) -> Result<TunnelBe
     let windows_bin = crate::windows::build("release", false)?;
     let prefix = workspace_root().join("target").join("wine-prefix");
     let wine = Wine::prepare(prefix.clone(), windows_bin.clone());
-    let fixtures = rk_e2e::fixtures().join("keys/openssh");
-    let keys = base.join("wkeys");
-    std::fs::create_dir_all(&keys).map_err(|e| e.to_string())?;
-    let key = keys.join("ed25519");
-    std::fs::copy(fixtures.join("ed25519"), &key).map_err(|e| e.to_string())?;
-    rk_e2e::set_mode(&key, 0o600);
-    let pubkey = fixtures.join("ed25519.pub");
-    let sshd = rk_e2e::Sshd::start(&[pubkey.as_path()]);
+    let (key, sshd) = ed25519_sshd(&base.join("wkeys"))?;
     let kh = base.join("wine_known_hosts");
     std::fs::write(
         &kh,
