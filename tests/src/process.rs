@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 pub struct ChildGuard(pub Option<Child>);
 
 impl ChildGuard {
+    /// Starts `cmd` in a session of its own, with no controlling terminal (see
+    /// [`without_terminal`]): every process the harness starts sees what CI gives it, even when
+    /// the suite was typed in a terminal. Tests that want a terminal use rexpect's pty instead.
     pub fn spawn(cmd: &mut Command) -> std::io::Result<Self> {
-        cmd.spawn().map(|c| ChildGuard(Some(c)))
+        without_terminal(cmd).spawn().map(|c| ChildGuard(Some(c)))
     }
     pub fn id(&self) -> u32 {
         self.0.as_ref().map(Child::id).unwrap_or(0)
@@ -125,7 +128,11 @@ pub(crate) fn kill_pid(pid: u32) {
 }
 
 /// Runs `cmd` in a new session, with no controlling terminal: what a cron job or CI step sees,
-/// even when the tests themselves were started from a terminal.
+/// even when the tests themselves were started from a terminal. Without it, a tool whose stdin
+/// is a pipe still finds the developer's terminal through `/dev/tty` and asks its questions
+/// there (a host key, a passphrase), where nobody answers. [`ChildGuard::spawn`] (and so every
+/// `run*` helper) applies it; a second call in the same child is harmless (setsid then fails
+/// with EPERM, already a session leader).
 pub fn without_terminal(cmd: &mut Command) -> &mut Command {
     use std::os::unix::process::CommandExt;
     // SAFETY: setsid is async-signal-safe and touches only the child being started.
