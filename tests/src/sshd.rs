@@ -90,7 +90,7 @@ impl Sshd {
             let config = format!(
                 "{first}ListenAddress {listen}\nPort {port}\nHostKey {hk}\nAuthorizedKeysFile {ak}\nStrictModes no\nUsePAM no\n\
                  PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n\
-                 PidFile {pid}\nLogLevel DEBUG1\nMaxStartups 100\nMaxSessions 100\nUseDNS no\nPrintMotd no\nAcceptEnv LANG\n",
+                 PidFile {pid}\nSubsystem sftp internal-sftp\nLogLevel DEBUG1\nMaxStartups 100\nMaxSessions 100\nUseDNS no\nPrintMotd no\nAcceptEnv LANG\n",
                 first = self.config_first,
                 listen = self.listen,
                 hk = d.join("host_ed25519").display(),

@@ -1,49 +1,27 @@
-//! `rk-connect`: an SSH client for the platform's head nodes, on russh. The only rk crate with
-//! tokio and russh; keys, known_hosts, destinations and job logs come from `rk-core`.
+//! `rk-connect`: an SSH client for the platform's head nodes. Reaching the cluster (the route,
+//! each hop's host key, logging in) is `rk-ssh`'s job; this crate is what runs over the
+//! connection, as `ssh` has it.
 //!
-//! A connection, in order: [`resolve`] where to connect, as whom and through which jump hosts →
-//! [`connection`] each hop: [`transport`] TCP to the first (ports 32100 then 22), the handshake
-//! with [`host_key`] checking the server's key, [`auth`] the user's keys, then the next hop over
-//! a `direct-tcpip` channel → [`forward`] listeners → [`session`] the shell, command or
-//! forwards. [`connect_and_run`] below tells it in that order; [`error`] is every way it can
-//! stop.
+//! A run, in order: [`cli`] what was typed → [`settings`] the plan, with the ssh config applied
+//! (`-G` prints it) → `rk_ssh::Connector` connects → [`forward`] listeners and `-R` requests →
+//! [`session`] the shell, the command, `-W`, or only the forwards (with `--reconnect`).
+//! [`console`] is the terminal's platform seam; [`error`] is every way a run can stop.
 
-mod agent;
-mod ask;
-mod auth;
 pub mod cli;
-mod config;
-mod connection;
 mod console;
 mod error;
-mod escape;
 mod forward;
-mod handler;
 mod heap;
-mod host_key;
-mod notice;
-mod password;
-mod pump;
-mod reconnect;
-mod remote;
-mod resolve;
 mod session;
 mod settings;
-mod stdio;
-mod transport;
-mod tunnels;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use rk_core::known_hosts;
-use russh::client;
+use rk_ssh::{Connection, Connector, Terminal};
 
-use auth::load_identities;
 use cli::Cli;
-use connection::Setup;
-use resolve::resolve_route;
-use session::{forwards_only, session};
+use forward::{Link, Tunnels, remote};
+use settings::Plan;
 
 pub use error::{EXIT_RK_ERROR, Error};
 
@@ -68,270 +46,109 @@ pub fn run(cli: Cli) -> i32 {
     }
 }
 
-/// `-v`: connection steps with the time since start.
-struct Log {
-    start: Instant,
-    on: bool,
-}
-
-impl Log {
-    fn step(&self, msg: impl AsRef<str>) {
-        if self.on {
-            eprintln!(
-                "rk-connect [{:>7.3}s] {}",
-                self.start.elapsed().as_secs_f64(),
-                msg.as_ref()
-            );
-        }
-    }
-}
-
-async fn connect_and_run(mut cli: Cli) -> Result<i32, Error> {
-    notice::set_quiet(cli.quiet);
-    let log = Log {
-        start: Instant::now(),
-        on: cli.verbose,
-    };
-    let mut local_forwards = cli
-        .local_forward
-        .iter()
-        .map(|s| forward::parse_local(s))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut dynamic_forwards = cli
-        .dynamic_forward
-        .iter()
-        .map(|s| forward::parse_dynamic(s))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut remote_specs = cli.remote_forward.clone();
-    let mut remote_forwards = remote_specs
-        .iter()
-        .map(|s| forward::parse_remote(s))
-        .collect::<Result<Vec<_>, _>>()?;
-
-    // Resolve: where to go, as whom, through which hops, with which keys; then the config's
-    // other options fill what the command line left open.
-    let route = resolve_route(&cli, &log)?;
-    for note in settings::apply(&mut cli, &route.settings, &log)? {
-        eprintln!("rk-connect: {note}");
-    }
-    ask::set_batch(cli.batch);
-    notice::set_quiet(cli.quiet);
-    if cli.reconnect && !cli.no_command {
-        return Err(Error::Usage(
-            "--reconnect keeps forwards up across reconnections, so it goes with -N: a shell or \
-             command cannot move to a new connection (its processes belong to the old one)"
-                .into(),
-        ));
-    }
-    if let Some(spec) = &cli.escape_char {
-        escape::parse(spec).map_err(Error::Usage)?;
-    }
+async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
+    let mut plan = Plan::new(&cli)?;
     if cli.print_config {
-        let local: Vec<String> = cli
-            .local_forward
-            .iter()
-            .chain(&route.local_forwards)
-            .cloned()
-            .collect();
-        let remote: Vec<String> = remote_specs
-            .iter()
-            .chain(&route.remote_forwards)
-            .cloned()
-            .collect();
-        let dynamic: Vec<String> = cli
-            .dynamic_forward
-            .iter()
-            .chain(&route.dynamic_forwards)
-            .cloned()
-            .collect();
-        config::print_config(&cli, &route, &local, &remote, &dynamic);
+        settings::print_config(&plan);
         return Ok(0);
     }
-    for spec in &route.dynamic_forwards {
-        dynamic_forwards.push(forward::parse_dynamic(spec)?);
-    }
-    let stdio_target = cli
-        .stdio_forward
-        .as_deref()
-        .map(stdio::parse_target)
-        .transpose()?;
-    // The Host block's LocalForward/RemoteForward come on top of -L/-R, as with ssh.
-    for spec in &route.local_forwards {
-        local_forwards.push(forward::parse_local(spec)?);
-    }
-    for spec in &route.remote_forwards {
-        remote_forwards.push(forward::parse_remote(spec)?);
-        remote_specs.push(spec.clone());
-    }
-    if stdio_target.is_none()
-        && cli.no_command
-        && local_forwards.is_empty()
-        && dynamic_forwards.is_empty()
-        && remote_forwards.is_empty()
-    {
-        return Err(Error::Usage(
-            "-N keeps only forwards running: add -L PORT:HOST:HOSTPORT, -R PORT:HOST:HOSTPORT or -D PORT"
-                .into(),
-        ));
-    }
-    let identities = load_identities(&cli, &route.identity_files)?;
-    let mut hop_identities: Vec<(Vec<std::path::PathBuf>, Vec<auth::Identity>)> = Vec::new();
-    for hop in &route.hops {
-        if !hop.identity_files.is_empty()
-            && !hop_identities.iter().any(|(f, _)| *f == hop.identity_files)
-        {
-            let ids = load_identities(&cli, &hop.identity_files)?;
-            hop_identities.push((hop.identity_files.clone(), ids));
-        }
-    }
-    let known_hosts = match &cli.known_hosts {
-        Some(p) => p.clone(),
-        None => known_hosts::default_path()?,
-    };
-    let forward_agent = route.forward_agent
-        && match agent::forwardable().await {
-            Ok(address) => {
-                log.step(format!("forwarding the agent at {address}"));
-                true
-            }
-            Err(why) => {
-                eprintln!("rk-connect: -A: no agent to forward ({why}).");
-                false
-            }
-        };
-    let setup = Setup {
-        cli: &cli,
-        identities: &identities,
-        hop_identities: &hop_identities,
-        known_hosts,
-        config: Arc::new(client_config(&cli)?),
-        forward_agent,
-        remote_forwards: remote::Table::default(),
-        log: &log,
-    };
+    plan.settings.check_work()?;
+    let log = plan.log;
+    plan.settings.forward_agent = plan.settings.forward_agent && agent_to_forward(&plan).await;
+    let remote_table = remote::Table::new(log.verbose);
+    let prompt = Arc::new(Terminal {
+        batch: plan.options.batch,
+    });
+    let connector = Connector::new(&plan.route, &plan.options, prompt, log)?
+        .forward_agent(plan.settings.forward_agent)
+        .forwarded_tcpip(Arc::new(remote_table.clone()));
 
     // Connect, verify each host key, authenticate on each hop.
-    let chain = connection::connect(&route.hops, &setup).await?;
-    let handle = Arc::clone(&chain.destination);
-    // -W: standard input and output are the one connection; no forwards, as ssh -W.
-    if let Some(target) = &stdio_target {
-        let code = stdio::forward_stdio(&handle, &route.destination.host, target).await;
-        chain.disconnect().await;
-        log.step(format!("done, exit status {:?}", code.as_ref().ok()));
-        return code;
-    }
-    let (link_tx, link) = forward::Link::new(Arc::clone(&handle));
-    let dest = route.destination;
-
-    // Listeners first: a port in use is an error before anything runs.
-    let mut tunnels = tunnels::Tunnels::new(
-        link,
-        setup.remote_forwards.clone(),
-        cli.gateway_ports,
-        cli.verbose,
-    );
-    let to_stop = if cli.no_command {
-        " (Ctrl-C to stop)"
-    } else {
-        ""
+    let connection = connector.connect().await?;
+    let host = plan.route.destination.host.clone();
+    let code = match &plan.settings.stdio_target {
+        // -W: standard input and output are the one connection; no forwards, as ssh -W.
+        Some(target) => session::stdio::forward_stdio(&connection, target).await,
+        None => forward_and_run(connection, &connector, &plan, remote_table, &host).await,
     };
-    for fwd in &local_forwards {
-        let local = tunnels.open_local(fwd).await?;
-        notice::notice!(
-            "Forwarding {local} → {}:{} on the cluster{to_stop}",
-            fwd.host,
-            fwd.host_port
-        );
-    }
-    for fwd in &dynamic_forwards {
-        let local = tunnels.open_dynamic(fwd).await?;
-        notice::notice!("SOCKS proxy on {local} through the cluster{to_stop}");
-    }
-
-    // Remote forwards: the cluster listens; a refusal is an error before anything runs.
-    let remote_forwards: Vec<(forward::LocalForward, String)> =
-        remote_forwards.into_iter().zip(remote_specs).collect();
-    reconnect::request_remote_forwards(
-        &handle,
-        &remote_forwards,
-        &setup.remote_forwards,
-        cli.no_command,
-    )
-    .await?;
-
-    // Run: the shell, the command, or only the forwards (kept up across reconnections with
-    // --reconnect).
-    if cli.reconnect {
-        drop(handle);
-        let code = reconnect::supervise(
-            chain,
-            link_tx,
-            &route.hops,
-            &setup,
-            &remote_forwards,
-            &dest.host,
-        )
-        .await;
-        log.step(format!("done, exit status {:?}", code.as_ref().ok()));
-        return code;
-    }
-    let code = if cli.no_command {
-        forwards_only(&handle, &dest).await
-    } else {
-        session(&handle, &cli, &dest, forward_agent, &mut tunnels, &log).await
-    };
-    chain.disconnect().await;
     log.step(format!("done, exit status {:?}", code.as_ref().ok()));
     code
 }
 
-fn client_config(cli: &Cli) -> Result<client::Config, Error> {
-    let mut preferred = russh::Preferred::default();
-    let mut ciphers = vec![
-        russh::cipher::AES_128_GCM,
-        russh::cipher::AES_256_GCM,
-        russh::cipher::CHACHA20_POLY1305,
-        russh::cipher::AES_256_CTR,
-        russh::cipher::AES_192_CTR,
-        russh::cipher::AES_128_CTR,
-    ];
-    if let Some(list) = &cli.cipher {
-        // A comma-separated list in preference order, as ssh's -c and Ciphers; names russh
-        // does not implement (e.g. the CBC ciphers a config may still list) are passed over.
-        let wanted: Vec<_> = list
-            .split(',')
-            .filter_map(|name| russh::cipher::Name::try_from(name.trim()).ok())
-            .collect();
-        if wanted.is_empty() {
-            return Err(Error::Usage(format!(
-                "-c {list}: no cipher rk-connect knows; try aes128-gcm@openssh.com or chacha20-poly1305@openssh.com"
-            )));
+/// `-A`: whether there is a local agent to forward (said at once when there is none).
+async fn agent_to_forward(plan: &Plan) -> bool {
+    match rk_ssh::agent_to_forward().await {
+        Ok(address) => {
+            plan.log.step(format!("forwarding the agent at {address}"));
+            true
         }
-        ciphers = wanted;
+        Err(why) => {
+            plan.log.warn(format!("-A: no agent to forward ({why})."));
+            false
+        }
     }
-    preferred.cipher = ciphers.into();
-    let keepalive = (cli.keepalive() > 0).then(|| Duration::from_secs(cli.keepalive()));
-    Ok(client::Config {
-        preferred,
-        nodelay: true,
-        // Per channel. russh also uses it to bound what the server may send while a key
-        // re-exchange we started is under way (twice this, across all channels) and drops the
-        // connection past that: at 8 MiB, 200 busy tunnel connections broke it (measured: the
-        // 200-connection echo lost the connection at a re-key). 64 MiB bounds that at 128 MiB.
-        // It buffers nothing by itself: russh grants window as data arrives.
-        window_size: 64 * 1024 * 1024,
-        maximum_packet_size: 256 * 1024,
-        keepalive_interval: keepalive,
-        keepalive_max: 3,
-        inactivity_timeout: None,
-        limits: match cli.rekey_limit {
-            Some(bytes) => russh::Limits {
-                rekey_write_limit: bytes,
-                rekey_read_limit: bytes,
-                ..Default::default()
-            },
-            None => russh::Limits::default(),
-        },
-        ..Default::default()
-    })
+}
+
+/// Opens the forwards, then runs the shell, the command, or only the forwards.
+async fn forward_and_run(
+    connection: Connection,
+    connector: &Connector,
+    plan: &Plan,
+    remote_table: remote::Table,
+    host: &str,
+) -> Result<i32, Error> {
+    let (settings, log) = (&plan.settings, &plan.log);
+    let (link_tx, link) = Link::new(Arc::clone(connection.handle()));
+    // Listeners first: a port in use is an error before anything runs.
+    let mut tunnels = Tunnels::new(
+        link,
+        remote_table.clone(),
+        settings.gateway_ports,
+        log.verbose,
+    );
+    let to_stop = if settings.no_command {
+        " (Ctrl-C to stop)"
+    } else {
+        ""
+    };
+    for spec in &settings.forwards.local {
+        let fwd = &spec.forward;
+        let local = tunnels.open_local(fwd).await?;
+        log.say(format!(
+            "Forwarding {local} → {}:{} on the cluster{to_stop}",
+            fwd.host, fwd.host_port
+        ));
+    }
+    for spec in &settings.forwards.dynamic {
+        let local = tunnels.open_dynamic(&spec.forward).await?;
+        log.say(format!(
+            "SOCKS proxy on {local} through the cluster{to_stop}"
+        ));
+    }
+    // Remote forwards: the cluster listens; a refusal is an error before anything runs.
+    let remote_forwards = &settings.forwards.remote;
+    remote::request_all(
+        connection.handle(),
+        remote_forwards,
+        &remote_table,
+        settings.no_command,
+        log,
+    )
+    .await?;
+
+    if settings.reconnect {
+        let remote = session::reconnect::RemoteForwards {
+            forwards: remote_forwards,
+            table: &remote_table,
+        };
+        return session::reconnect::supervise(connection, connector, link_tx, remote, host, log)
+            .await;
+    }
+    let code = if settings.no_command {
+        session::forwards_only(&connection, host).await
+    } else {
+        session::shell::session(&connection, settings, host, &mut tunnels, log).await
+    };
+    connection.disconnect().await;
+    code
 }

@@ -6,8 +6,10 @@ use std::io::Write;
 
 use russh::ChannelMsg;
 
-use crate::handler::Connection;
-use crate::{Error, console, session};
+use rk_ssh::Connection;
+
+use super::input::stdin_chunks;
+use crate::{Error, console};
 
 /// `HOST:PORT` or `[IPV6]:PORT`.
 pub(crate) fn parse_target(spec: &str) -> Result<(String, u16), Error> {
@@ -31,21 +33,12 @@ pub(crate) fn parse_target(spec: &str) -> Result<(String, u16), Error> {
 /// Moves bytes until both sides are done: end of input is passed on as EOF, and the run ends
 /// when the cluster closes the connection. Exit status 0, as ssh -W.
 pub(crate) async fn forward_stdio(
-    handle: &Connection,
-    via: &str,
+    connection: &Connection,
     (host, port): &(String, u16),
 ) -> Result<i32, Error> {
-    let channel = handle
-        .channel_open_direct_tcpip(host.clone(), u32::from(*port), "127.0.0.1", 0)
-        .await
-        .map_err(|error| Error::JumpChannel {
-            jump: via.to_string(),
-            target_host: host.clone(),
-            target_port: *port,
-            error: Box::new(error),
-        })?;
+    let channel = connection.open_direct_tcpip(host, *port, None).await?;
     let (mut reader, writer) = channel.split();
-    let mut input = session::stdin_chunks();
+    let mut input = stdin_chunks();
     let mut input_open = true;
     let mut out = console::stdout();
     let mut ending = console::EndEvents::new();

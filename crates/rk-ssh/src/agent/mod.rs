@@ -11,6 +11,8 @@ use russh::Channel;
 use russh::client;
 use russh::keys::agent::client::{AgentClient, AgentStream};
 
+use crate::Log;
+
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
@@ -31,19 +33,21 @@ pub(crate) async fn client() -> Result<(AgentClient<Stream>, String), String> {
 
 /// Describes the local agent `-A` would forward, or why there is none (checked before the
 /// session asks for forwarding, so a user without an agent hears it at once).
-pub(crate) async fn forwardable() -> Result<String, String> {
+pub async fn forwardable() -> Result<String, String> {
     platform::connect().await.map(|(_, place)| place)
 }
 
 /// Connects one forwarded agent channel to the local agent until either side closes.
-pub(crate) async fn relay(channel: Channel<client::Msg>) {
+pub(crate) async fn relay(channel: Channel<client::Msg>, log: Log) {
     match platform::connect().await {
         Ok((mut local, _)) => {
             let mut remote = channel.into_stream();
             let _ = tokio::io::copy_bidirectional(&mut remote, &mut local).await;
         }
         Err(e) => {
-            eprintln!("rk-connect: agent forwarding: cannot reach the local agent: {e}\r");
+            log.warn(format!(
+                "agent forwarding: cannot reach the local agent: {e}\r"
+            ));
             let _ = channel.close().await;
         }
     }

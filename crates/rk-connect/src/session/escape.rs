@@ -127,6 +127,11 @@ impl Escapes {
         }
     }
 
+    /// The escape character (for `~?`'s text).
+    pub(crate) fn escape_char(&self) -> u8 {
+        self.escape
+    }
+
     pub(crate) fn feed(&mut self, input: &[u8]) -> Vec<Event> {
         let mut events = Vec::new();
         let mut data = Vec::with_capacity(input.len());

@@ -1,58 +1,129 @@
 //! Where to connect and as whom: a destination given on the command line, read from a job
-//! log, remembered by `rk-parse-log --save`, or a Host block of ~/.ssh/config.
+//! log, remembered by `rk-parse-log --save`, or a Host block of ~/.ssh/config; then the hops
+//! (`-J`, ProxyJump, `--node`) and the keys each hop is offered.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use rk_core::destination::{self, Destination};
 use rk_core::fs::display_path;
-use rk_core::joblog::{self, ScanOptions};
+use rk_core::joblog;
 use rk_core::ssh_config;
-use rk_core::term;
 
-use crate::cli::Cli;
-use crate::config::{SshConfig, expand_identity_files};
-use crate::connection::Hop;
-use crate::console;
+use crate::prompt::Prompt;
 use crate::{Error, Log};
+use config::{SshConfig, expand_identity_files};
 
-/// Where the connection goes: the hops (jump hosts, then the destination, then `--node`), the
-/// key files to offer, and whether the agent is forwarded.
-pub(crate) struct Route {
-    pub(crate) hops: Vec<Hop>,
-    /// The last hop, for messages.
-    pub(crate) destination: Destination,
-    pub(crate) identity_files: Vec<PathBuf>,
-    pub(crate) forward_agent: bool,
-    /// The Host block's `LocalForward` and `RemoteForward`, added to `-L` and `-R` as ssh does.
-    pub(crate) local_forwards: Vec<String>,
-    pub(crate) remote_forwards: Vec<String>,
-    /// `DynamicForward` lines, added to `-D`.
-    pub(crate) dynamic_forwards: Vec<String>,
-    /// The destination's other options (ConnectTimeout, StrictHostKeyChecking…), for
-    /// `settings::apply`.
-    pub(crate) settings: BTreeMap<String, ssh_config::Setting>,
+mod config;
+mod source;
+
+/// What a tool asks for, from its command line: every field as the user gave it (None, empty:
+/// not given, so the ssh config, the job log or the saved job decide).
+#[derive(Clone, Debug, Default)]
+pub struct RouteRequest {
+    /// USER@HOST, ssh://USER@HOST:PORT, HOST or an ssh config alias.
+    pub destination: Option<String>,
+    /// `--from-log FILE` (`-` for standard input): the destination from a job log.
+    pub from_log: Option<PathBuf>,
+    /// With `from_log`: accept a private or loopback address.
+    pub allow_private: bool,
+    /// `-l USER`.
+    pub login: Option<String>,
+    /// `-p PORT` (`-P` for rk-cp).
+    pub port: Option<u16>,
+    /// `-i KEY`, in order.
+    pub identities: Vec<PathBuf>,
+    /// `-J HOP,HOP` (`none`: direct, whatever ProxyJump says).
+    pub jump: Option<String>,
+    /// `--node NODE`: one more hop behind the destination, port 22.
+    pub node: Option<String>,
+    /// `-F FILE` (`none`: no config); default ~/.ssh/config.
+    pub ssh_config: Option<PathBuf>,
+    /// `-o KEYWORD=VALUE`, read before any file.
+    pub options: Vec<String>,
+    /// `-A` (Some(true)), `-a` (Some(false)); None: the config's ForwardAgent.
+    pub forward_agent: Option<bool>,
+    /// Whether a missing user may be asked for (`login as:`); false for `-G`, which only prints.
+    pub ask_login: bool,
 }
 
-pub(crate) fn resolve_route(cli: &Cli, log: &Log) -> Result<Route, Error> {
-    let config = SshConfig::load(cli)?;
-    let mut dest = resolve_destination(cli, log)?;
-    let typed_host = dest.host.clone();
-    let typed_key = hop_key(&typed_host, cli.port.or(dest.port));
-    let block = config.apply(&mut dest, cli.login.as_deref(), cli.port, &cli.options, log)?;
-    if cli.port.is_some() {
-        dest.port = cli.port;
+/// One SSH server on the way, the destination last.
+#[derive(Clone, Debug)]
+pub struct Hop {
+    pub user: String,
+    pub host: String,
+    /// None: 32100 then 22 for the first hop (the platform's head nodes), 22 behind a jump.
+    pub port: Option<u16>,
+    /// A jump host's own `IdentityFile` lines (as ssh -J, whose ssh for each hop reads that
+    /// hop's config); empty: the run's keys (-i, the destination's IdentityFile, the defaults).
+    pub identity_files: Vec<PathBuf>,
+}
+
+impl Hop {
+    /// `user@host:port` (`[v6]` in brackets), for messages.
+    pub fn label(&self, port: u16) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        format!("{}@{host}:{port}", self.user)
     }
-    let user = choose_user(cli, &dest)?;
+}
+
+/// Where the connection goes: the hops (jump hosts, then the destination, then `--node`), the
+/// key files to offer, whether the agent is forwarded, and what else the ssh config said.
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub hops: Vec<Hop>,
+    /// The last hop, for messages.
+    pub destination: Destination,
+    pub identity_files: Vec<PathBuf>,
+    pub forward_agent: bool,
+    /// The Host block's `LocalForward` and `RemoteForward`, added to `-L` and `-R` as ssh does.
+    pub local_forwards: Vec<String>,
+    pub remote_forwards: Vec<String>,
+    /// `DynamicForward` lines, added to `-D`.
+    pub dynamic_forwards: Vec<String>,
+    /// The destination's other options (ConnectTimeout, StrictHostKeyChecking…), for
+    /// [`crate::ConnectOptions::fill_from_config`] and the tool's own settings.
+    pub settings: BTreeMap<String, ssh_config::Setting>,
+}
+
+impl Route {
+    /// Resolves `req`: the destination (command line, job log, saved job), the ssh config's
+    /// Host/Match blocks for it and for each jump host, the user (asked through `prompt` when
+    /// nothing names one and `req.ask_login`), and the chain of hops.
+    pub fn resolve(req: &RouteRequest, prompt: &dyn Prompt, log: &Log) -> Result<Route, Error> {
+        let config = SshConfig::load(req.ssh_config.as_deref())?;
+        let dest = source::destination(req, log)?;
+        resolve_with(req, &config, dest, prompt, log)
+    }
+}
+
+fn resolve_with(
+    req: &RouteRequest,
+    config: &SshConfig,
+    mut dest: Destination,
+    prompt: &dyn Prompt,
+    log: &Log,
+) -> Result<Route, Error> {
+    let typed_host = dest.host.clone();
+    let typed_key = hop_key(&typed_host, req.port.or(dest.port));
+    let block = config.apply(&mut dest, req.login.as_deref(), req.port, &req.options, log)?;
+    if req.port.is_some() {
+        dest.port = req.port;
+    }
+    let user = choose_user(req, &dest, prompt)?;
     // -i first; the config's IdentityFile lines only when no -i was given.
-    let identity_files = if cli.identity.is_empty() {
+    let identity_files = if req.identities.is_empty() {
         expand_identity_files(&block.identity_files, &typed_host, &dest, &user)?
     } else {
-        cli.identity.clone()
+        req.identities.clone()
     };
 
     // -J wins over the Host block's ProxyJump (`ProxyJump none` or `-J none`: direct).
-    let jumps: Vec<String> = match &cli.jump {
+    let jumps: Vec<String> = match &req.jump {
         Some(list) => list
             .split(',')
             .map(|h| h.trim().to_string())
@@ -63,7 +134,7 @@ pub(crate) fn resolve_route(cli: &Cli, log: &Log) -> Result<Route, Error> {
     let mut hops = Vec::new();
     let mut on_the_way = vec![typed_key];
     for spec in &jumps {
-        add_jump(spec, &config, &user, log, &mut on_the_way, &mut hops)?;
+        add_jump(spec, config, &user, log, &mut on_the_way, &mut hops)?;
     }
     hops.push(Hop {
         user: user.clone(),
@@ -71,8 +142,8 @@ pub(crate) fn resolve_route(cli: &Cli, log: &Log) -> Result<Route, Error> {
         port: dest.port,
         identity_files: Vec::new(),
     });
-    if let Some(node) = &cli.node {
-        let (mut hop, _, _) = hop_from_spec(node, "--node", &config, &user, log)?;
+    if let Some(node) = &req.node {
+        let (mut hop, _, _) = hop_from_spec(node, "--node", config, &user, log)?;
         hop.port = Some(hop.port.unwrap_or(22));
         dest = Destination {
             user: Some(hop.user.clone()),
@@ -83,8 +154,9 @@ pub(crate) fn resolve_route(cli: &Cli, log: &Log) -> Result<Route, Error> {
     } else {
         dest.user = Some(user);
     }
-    let forward_agent =
-        cli.forward_agent || (block.forward_agent == Some(true) && !cli.no_forward_agent);
+    let forward_agent = req
+        .forward_agent
+        .unwrap_or(block.forward_agent == Some(true));
     Ok(Route {
         hops,
         destination: dest,
@@ -176,89 +248,21 @@ fn hop_from_spec(
     Ok((hop, alias, block.proxy_jump))
 }
 
-pub(crate) fn resolve_destination(cli: &Cli, log: &Log) -> Result<Destination, Error> {
-    if let Some(src) = &cli.from_log {
-        let options = ScanOptions {
-            allow_private: cli.allow_private,
-            ..Default::default()
-        };
-        let (found, what, rejection) = if src.as_os_str() == "-" {
-            if !cli.no_command && cli.command.is_empty() {
-                return Err(Error::Usage(
-                    "--from-log - reads the log from stdin, so stdin cannot also be your shell: \
-                     add a command or -N, or give the log as a file."
-                        .into(),
-                ));
-            }
-            let mut last = None;
-            let (_, rejection) =
-                joblog::scan_reader_report(&mut std::io::stdin().lock(), options, &mut |f| {
-                    last = Some(f);
-                    true
-                })
-                .map_err(|error| Error::ReadLog {
-                    what: "the log from stdin".into(),
-                    error,
-                })?;
-            (last, "standard input".to_string(), rejection)
-        } else {
-            let read_error = |error| Error::ReadLog {
-                what: src.display().to_string(),
-                error,
-            };
-            let mut file = std::fs::File::open(src).map_err(read_error)?;
-            let mut last = None;
-            let (_, rejection) = joblog::scan_reader_report(&mut file, options, &mut |f| {
-                last = Some(f);
-                true
-            })
-            .map_err(read_error)?;
-            (last, src.display().to_string(), rejection)
-        };
-        let found = match (found, rejection) {
-            (Some(found), _) => found,
-            (None, Some(rejection)) => return Err(Error::MessageRefused { what, rejection }),
-            (None, None) => return Err(Error::NoConnectionMessage { what }),
-        };
-        log.step(format!(
-            "from the log (line {}): {}",
-            found.line,
-            found.to_url()
-        ));
-        return Ok(Destination {
-            user: Some(found.user),
-            host: found.host,
-            port: found.port,
-        });
-    }
-    if let Some(d) = &cli.destination {
-        return Ok(destination::parse(d)?);
-    }
-    match destination::saved_job()? {
-        Some((dest, path)) => {
-            crate::notice::notice!(
-                "rk-connect: connecting to the saved job {} (from {}).",
-                dest.display(),
-                display_path(&path)
-            );
-            Ok(dest)
-        }
-        None => Err(Error::NoDestination),
-    }
-}
-
-pub(crate) fn choose_user(cli: &Cli, dest: &Destination) -> Result<String, Error> {
-    if let Some(u) = cli.login.clone().or_else(|| dest.user.clone()) {
+fn choose_user(
+    req: &RouteRequest,
+    dest: &Destination,
+    prompt: &dyn Prompt,
+) -> Result<String, Error> {
+    if let Some(u) = req.login.clone().or_else(|| dest.user.clone()) {
         if !joblog::is_valid_user(&u) {
             return Err(Error::Usage(format!("{u:?} is not a valid user name")));
         }
         return Ok(u);
     }
     // PuTTY's prompt, when there is someone to ask (-G only prints, as ssh -G: the local user).
-    if !cli.print_config
-        && crate::ask::may_ask()
-        && console::stdin_is_terminal()
-        && let Some(answer) = term::ask_tty("login as: ")
+    if req.ask_login
+        && prompt.unavailable().is_none()
+        && let Some(answer) = prompt.login_name()
     {
         if joblog::is_valid_user(&answer) {
             return Ok(answer);

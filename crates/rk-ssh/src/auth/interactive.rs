@@ -4,17 +4,15 @@
 //! command line; 3 tries, as OpenSSH's NumberOfPasswordPrompts.
 
 use russh::client::{self, KeyboardInteractiveAuthResponse};
-use zeroize::Zeroizing;
 
-use rk_core::term;
-
+use super::{Login, method_names};
 use crate::Error;
-use crate::auth::method_names;
-use crate::handler::Connection;
+use crate::connect::Handle;
+use crate::prompt::Question;
 
 const TRIES: usize = 3;
 
-pub(crate) enum Attempt {
+pub(super) enum Attempt {
     Success,
     /// Every try failed; what the server still accepts.
     Refused {
@@ -22,40 +20,21 @@ pub(crate) enum Attempt {
     },
 }
 
-/// The error for a failure of the authentication exchange itself with `host`.
-pub(crate) fn protocol(host: &str) -> impl FnOnce(russh::Error) -> Error + '_ {
-    move |error| Error::AuthProtocol {
-        host: host.to_string(),
-        error: error.into(),
-    }
-}
-
-/// One answer typed on the terminal; hidden unless `echo`.
-fn ask(prompt: &str, echo: bool) -> Result<Zeroizing<String>, Error> {
-    if echo {
-        return term::ask_tty(prompt)
-            .map(Zeroizing::new)
-            .ok_or_else(|| Error::Usage("the terminal went away while asking".into()));
-    }
-    let secret = term::secret(prompt)?;
-    Ok(Zeroizing::new(secret.as_str().to_string()))
-}
-
-pub(crate) async fn password(
-    handle: &mut Connection,
-    user: &str,
-    host: &str,
-) -> Result<Attempt, Error> {
+/// A plain password, asked as OpenSSH does (`user@host's password: `).
+pub(super) async fn password(handle: &mut Handle, login: &Login<'_>) -> Result<Attempt, Error> {
+    let (user, host) = (login.user, login.host);
     let mut allowed = vec!["password".to_string()];
     for attempt in 0..TRIES {
         if attempt > 0 {
-            eprintln!("Permission denied, please try again.");
+            login.prompt.tell("Permission denied, please try again.");
         }
-        let typed = ask(&format!("{user}@{host}'s password: "), false)?;
+        let typed = login
+            .prompt
+            .password(&format!("{user}@{host}'s password: "))?;
         let result = handle
             .authenticate_password(user, typed.as_str())
             .await
-            .map_err(protocol(host))?;
+            .map_err(Error::protocol(host))?;
         match result {
             client::AuthResult::Success => return Ok(Attempt::Success),
             client::AuthResult::Failure {
@@ -69,20 +48,21 @@ pub(crate) async fn password(
     Ok(Attempt::Refused { allowed })
 }
 
-pub(crate) async fn keyboard_interactive(
-    handle: &mut Connection,
-    user: &str,
-    host: &str,
+/// The server's questions (PAM passwords, one-time codes), round after round.
+pub(super) async fn keyboard_interactive(
+    handle: &mut Handle,
+    login: &Login<'_>,
 ) -> Result<Attempt, Error> {
+    let (user, host) = (login.user, login.host);
     let mut allowed = vec!["keyboard-interactive".to_string()];
     for attempt in 0..TRIES {
         if attempt > 0 {
-            eprintln!("Permission denied, please try again.");
+            login.prompt.tell("Permission denied, please try again.");
         }
         let mut reply = handle
             .authenticate_keyboard_interactive_start(user, None)
             .await
-            .map_err(protocol(host))?;
+            .map_err(Error::protocol(host))?;
         loop {
             match reply {
                 KeyboardInteractiveAuthResponse::Success => return Ok(Attempt::Success),
@@ -97,21 +77,23 @@ pub(crate) async fn keyboard_interactive(
                     instructions,
                     prompts,
                 } => {
-                    // As OpenSSH: the server's name and instructions, then each prompt.
-                    for text in [name.trim(), instructions.trim()] {
-                        if !text.is_empty() {
-                            eprintln!("{}", printable(text));
-                        }
-                    }
-                    let mut answers = Vec::with_capacity(prompts.len());
-                    for p in &prompts {
-                        let answer = ask(&printable(&p.prompt), p.echo)?;
-                        answers.push(answer.as_str().to_string());
-                    }
+                    let questions: Vec<Question> = prompts
+                        .iter()
+                        .map(|p| Question {
+                            prompt: printable(&p.prompt),
+                            echo: p.echo,
+                        })
+                        .collect();
+                    let answers = login.prompt.keyboard_interactive(
+                        &printable(&name),
+                        &printable(&instructions),
+                        &questions,
+                    )?;
+                    let answers = answers.iter().map(|a| a.as_str().to_string()).collect();
                     reply = handle
                         .authenticate_keyboard_interactive_respond(answers)
                         .await
-                        .map_err(protocol(host))?;
+                        .map_err(Error::protocol(host))?;
                 }
             }
         }

@@ -1,5 +1,5 @@
-//! The OpenSSH client config as rk-connect uses it: evaluated per host by rk-core's
-//! `ssh_config` (ssh's rules), applied to a destination or a jump host, and printed back by -G.
+//! The OpenSSH client config as rk uses it: evaluated per host by rk-core's `ssh_config`
+//! (ssh's rules), applied to a destination or a jump host.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -8,12 +8,9 @@ use rk_core::destination::Destination;
 use rk_core::fs::display_path;
 use rk_core::ssh_config;
 
-use crate::cli::Cli;
-use crate::connection::Hop;
-use crate::resolve::Route;
 use crate::{Error, Log};
 
-/// The OpenSSH client config rk-connect reads (~/.ssh/config or -F FILE), evaluated per host
+/// The OpenSSH client config rk reads (~/.ssh/config or -F FILE), evaluated per host
 /// by rk-core's `ssh_config` with ssh's rules (Host, Match, Include, first value wins).
 pub(crate) struct SshConfig {
     pub(crate) path: PathBuf,
@@ -35,8 +32,8 @@ pub(crate) struct HostBlock {
 }
 
 impl SshConfig {
-    pub(crate) fn load(cli: &Cli) -> Result<SshConfig, Error> {
-        let path = match &cli.ssh_config {
+    pub(crate) fn load(named: Option<&std::path::Path>) -> Result<SshConfig, Error> {
+        let path = match named {
             // As ssh: `-F none` reads no config file at all.
             Some(p) if p.as_os_str() == "none" => PathBuf::new(),
             Some(p) => {
@@ -47,7 +44,7 @@ impl SshConfig {
                         display_path(p)
                     )));
                 }
-                p.clone()
+                p.to_path_buf()
             }
             None => match rk_core::fs::ssh_dir() {
                 Ok(d) => d.join("config"),
@@ -81,7 +78,7 @@ impl SshConfig {
         };
         let found = ssh_config::evaluate(&ssh_config::RealFiles, &self.path, &query, &mut exec)?;
         for warning in &found.warnings {
-            eprintln!("rk-connect: {warning}");
+            log.warn(warning);
         }
         if let Some(name) = found.host_name.filter(|h| !h.is_empty()) {
             log.step(format!(
@@ -142,101 +139,4 @@ pub(crate) fn expand_identity_files(
                 .map_err(|e| Error::Usage(format!("IdentityFile {line:?}: {e}")))
         })
         .collect()
-}
-
-/// `-G`: the settings a connection would use, one `keyword value` line each like `ssh -G`.
-/// Forwards are in rk's `-L`/`-R` syntax; the port of a first hop without one is `32100,22`
-/// (rk-connect tries the platform's two ports in turn).
-pub(crate) fn print_config(
-    cli: &Cli,
-    route: &Route,
-    local: &[String],
-    remote: &[String],
-    dynamic: &[String],
-) {
-    let (last, jumps) = route.hops.split_last().expect("a route has a destination");
-    let hop = |h: &Hop| match h.port {
-        Some(port) => format!("{}@{}:{port}", h.user, h.host),
-        None => format!("{}@{}", h.user, h.host),
-    };
-    let yes_no = |b: bool| if b { "yes" } else { "no" };
-    let mut out = String::new();
-    let mut line = |k: &str, v: &str| out.push_str(&format!("{k} {v}\n"));
-    line("user", &last.user);
-    line("hostname", &last.host);
-    match last.port {
-        Some(port) => line("port", &port.to_string()),
-        None if jumps.is_empty() => line("port", "32100,22"),
-        None => line("port", "22"),
-    }
-    if route.identity_files.is_empty() {
-        for name in ["id_rsa", "id_ed25519", "id_ecdsa"] {
-            line("identityfile", &format!("~/.ssh/{name}"));
-        }
-    }
-    for path in &route.identity_files {
-        line("identityfile", &display_path(path));
-    }
-    if !jumps.is_empty() {
-        line(
-            "proxyjump",
-            &jumps.iter().map(hop).collect::<Vec<_>>().join(","),
-        );
-    }
-    line("forwardagent", yes_no(route.forward_agent));
-    line("connecttimeout", &cli.connect_timeout().to_string());
-    line("serveraliveinterval", &cli.keepalive().to_string());
-    line("serveralivecountmax", "3");
-    match cli.rekey_limit {
-        Some(bytes) => line("rekeylimit", &bytes.to_string()),
-        None => line("rekeylimit", "1073741824"),
-    }
-    line(
-        "stricthostkeychecking",
-        if cli.insecure_ignore_host_key {
-            "false"
-        } else if cli.accept_new {
-            "accept-new"
-        } else if cli.strict_host_keys {
-            "true"
-        } else {
-            "ask"
-        },
-    );
-    match &cli.known_hosts {
-        Some(path) => line("userknownhostsfile", &display_path(path)),
-        None => line("userknownhostsfile", "~/.ssh/known_hosts"),
-    }
-    line("gatewayports", yes_no(cli.gateway_ports));
-    line(
-        "requesttty",
-        if cli.tty {
-            "true"
-        } else if cli.no_tty {
-            "false"
-        } else {
-            "auto"
-        },
-    );
-    line(
-        "sessiontype",
-        if cli.no_command { "none" } else { "default" },
-    );
-    line("escapechar", cli.escape_char.as_deref().unwrap_or("~"));
-    line("batchmode", yes_no(cli.batch));
-    line("loglevel", if cli.quiet { "QUIET" } else { "INFO" });
-    line("identitiesonly", yes_no(cli.identities_only));
-    if let Some(ciphers) = &cli.cipher {
-        line("ciphers", ciphers);
-    }
-    for spec in local {
-        line("localforward", spec);
-    }
-    for spec in remote {
-        line("remoteforward", spec);
-    }
-    for spec in dynamic {
-        line("dynamicforward", spec);
-    }
-    print!("{out}");
 }

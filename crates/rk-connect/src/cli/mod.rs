@@ -125,10 +125,6 @@ pub struct Cli {
     #[arg(long)]
     pub batch: bool,
 
-    /// StrictHostKeyChecking yes (from ssh config or -o): unknown hosts are refused, not asked
-    #[arg(skip)]
-    pub strict_host_keys: bool,
-
     /// Trust and remember an unknown host key without asking (like StrictHostKeyChecking=accept-new)
     #[arg(long)]
     pub accept_new: bool,
@@ -160,7 +156,7 @@ pub struct Cli {
     pub keepalive: Option<u64>,
 
     /// Re-key after this much data each way, as ssh's RekeyLimit (K, M or G suffix; default 1G)
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = rk_ssh::parse_size)]
     pub rekey_limit: Option<usize>,
 
     /// Force a pseudo-terminal for a command
@@ -233,31 +229,6 @@ pub struct Cli {
     pub print_config: bool,
 }
 
-/// `SIZE[K|M|G]` in bytes (powers of 1024, as ssh's RekeyLimit); at least 16 KiB.
-pub(crate) fn parse_size(s: &str) -> Result<usize, String> {
-    let (digits, unit) = match s.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c.to_ascii_uppercase()),
-        _ => (s, ' '),
-    };
-    let shift = match unit {
-        ' ' => 0,
-        'K' => 10,
-        'M' => 20,
-        'G' => 30,
-        other => return Err(format!("unknown unit {other:?}: use K, M or G (e.g. 512M)")),
-    };
-    let n: usize = digits
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size: use a number with K, M or G (e.g. 512M)"))?;
-    let bytes = n
-        .checked_mul(1 << shift)
-        .ok_or_else(|| format!("{s:?} is too large"))?;
-    if bytes < 16 * 1024 {
-        return Err(format!("{s:?} is too small: at least 16K"));
-    }
-    Ok(bytes)
-}
-
 impl Cli {
     /// Parses the command line. As with `ssh`, words after `--` are the command — and when
     /// `--` comes before any DESTINATION (`rk-connect -- nvidia-smi`), the destination is the
@@ -290,18 +261,6 @@ impl Cli {
             self.command.insert(0, first);
         }
         self
-    }
-}
-
-impl Cli {
-    /// `--connect-timeout`, else ConnectTimeout, else 15 s.
-    pub fn connect_timeout(&self) -> u64 {
-        self.connect_timeout.unwrap_or(15)
-    }
-
-    /// `--keepalive`, else ServerAliveInterval, else 30 s (0 = off).
-    pub fn keepalive(&self) -> u64 {
-        self.keepalive.unwrap_or(30)
     }
 }
 

@@ -3,21 +3,24 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cli::Cli;
-use crate::{Error, Log};
+use crate::{ConnectOptions, Error, Log};
 
-pub(crate) async fn connect_tcp(
+/// TCP to `host` on the first of `ports` that answers; with `--wait`, retried with a capped
+/// backoff while the host refuses or cannot be reached (the cluster still starting).
+pub(super) async fn connect_tcp(
     host: &str,
     ports: &[u16],
-    cli: &Cli,
+    options: &ConnectOptions,
     log: &Log,
 ) -> Result<(tokio::net::TcpStream, u16), Error> {
     let per_try = if ports.len() > 1 {
-        Duration::from_secs(cli.connect_timeout().clamp(1, 5))
+        Duration::from_secs(options.connect_timeout().clamp(1, 5))
     } else {
-        Duration::from_secs(cli.connect_timeout().max(1))
+        Duration::from_secs(options.connect_timeout().max(1))
     };
-    let wait_until = cli.wait.map(|s| Instant::now() + Duration::from_secs(s));
+    let wait_until = options
+        .wait
+        .map(|s| Instant::now() + Duration::from_secs(s));
     let mut backoff = Duration::from_millis(500);
     loop {
         let mut last_error = None;
@@ -39,10 +42,10 @@ pub(crate) async fn connect_tcp(
         if let Some(deadline) = wait_until.filter(|_| resolvable) {
             let now = Instant::now();
             if now < deadline {
-                eprintln!(
-                    "rk-connect: {host} does not accept connections yet; retrying ({} s left)…",
+                log.warn(format!(
+                    "{host} does not accept connections yet; retrying ({} s left)…",
                     (deadline - now).as_secs()
-                );
+                ));
                 tokio::time::sleep(backoff.min(deadline - now)).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
                 continue;
@@ -68,7 +71,7 @@ pub(crate) async fn connect_tcp(
 /// The TCP stream with TCP_QUICKACK re-armed after every read. Linux turns quick ACKs off
 /// after a while; then sshd's own Nagle meets our delayed ACK at channel open and costs ~40 ms
 /// per round trip (measured: connect+exec 147 ms → ~105 ms).
-pub(crate) struct QuickAck(pub(crate) tokio::net::TcpStream);
+pub(super) struct QuickAck(pub(super) tokio::net::TcpStream);
 
 impl QuickAck {
     fn rearm(&self) {

@@ -1,24 +1,40 @@
-//! The russh client handler of one hop: the server's host key checked against known_hosts, and,
-//! on the final hop with `-A`, the agent channels the server opens relayed to the local agent.
+//! The russh client handler of one hop: the server's host key checked against known_hosts; on
+//! the final hop, agent channels relayed to the local agent (`-A`) and `forwarded-tcpip`
+//! channels handed to the tool ([`ForwardedTcpip`]), which alone knows what its `-R` forwards are.
 
-use russh::client::{self, Session};
+use std::sync::Arc;
+
+use russh::client::{self, ChannelOpenHandle, Session};
 use russh::{Channel, ChannelOpenFailure};
 
-use crate::agent;
-use crate::host_key::HostKeyCheck;
-use crate::remote;
+use super::host_key::HostKeyCheck;
+use crate::{Log, agent};
 
 /// An authenticated (or authenticating) SSH connection to one hop.
-pub(crate) type Connection = client::Handle<Client>;
+pub type Handle = client::Handle<Client>;
 
-pub(crate) struct Client {
-    pub(crate) host_key: HostKeyCheck,
+/// Where the destination's `forwarded-tcpip` channels go: one call per connection the server
+/// accepted on a port it forwards, on the connection's task (so: decide, then spawn).
+pub trait ForwardedTcpip: Send + Sync {
+    /// `reply` must be accepted or rejected; `originator` is the remote client's `host:port`.
+    fn open(
+        &self,
+        channel: Channel<client::Msg>,
+        connected_port: u32,
+        originator: String,
+        reply: ChannelOpenHandle,
+    );
+}
+
+/// rk's russh handler (its fields are the library's business).
+pub struct Client {
+    pub(super) host_key: HostKeyCheck,
     /// `-A`: accept `auth-agent@openssh.com` channels. Off: the server cannot reach the agent
     /// even if it asks without our request.
-    pub(crate) forward_agent: bool,
-    /// `-R`: where connections on the forwarded ports go (the final hop only).
-    pub(crate) remote_forwards: Option<remote::Table>,
-    pub(crate) verbose: bool,
+    pub(super) forward_agent: bool,
+    /// `-R`: the final hop only.
+    pub(super) forwarded_tcpip: Option<Arc<dyn ForwardedTcpip>>,
+    pub(super) log: Log,
 }
 
 impl client::Handler for Client {
@@ -36,8 +52,8 @@ impl client::Handler for Client {
         reason: client::DisconnectReason<Self::Error>,
     ) -> Result<(), Self::Error> {
         // -v: why the connection ended (the error shown without -v is the generic one).
-        if self.verbose {
-            eprintln!("rk-connect: the connection ended: {reason:?}\r");
+        if self.log.verbose {
+            self.log.warn(format!("the connection ended: {reason:?}\r"));
         }
         match reason {
             client::DisconnectReason::ReceivedDisconnect(_) => Ok(()),
@@ -48,7 +64,7 @@ impl client::Handler for Client {
     async fn server_channel_open_agent_forward(
         &mut self,
         channel: Channel<client::Msg>,
-        reply: client::ChannelOpenHandle,
+        reply: ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
         if !self.forward_agent {
@@ -58,7 +74,7 @@ impl client::Handler for Client {
             return Ok(());
         }
         reply.accept().await;
-        tokio::spawn(agent::relay(channel));
+        tokio::spawn(agent::relay(channel, self.log));
         Ok(())
     }
 
@@ -69,17 +85,15 @@ impl client::Handler for Client {
         connected_port: u32,
         originator_address: &str,
         originator_port: u32,
-        reply: client::ChannelOpenHandle,
+        reply: ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        match &self.remote_forwards {
-            Some(table) => remote::accept(
-                table,
+        match &self.forwarded_tcpip {
+            Some(to) => to.open(
                 channel,
                 connected_port,
                 format!("{originator_address}:{originator_port}"),
                 reply,
-                self.verbose,
             ),
             None => {
                 reply

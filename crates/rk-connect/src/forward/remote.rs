@@ -9,10 +9,11 @@ use russh::client::{self, ChannelOpenHandle};
 use russh::{Channel, ChannelOpenFailure};
 use tokio::net::TcpStream;
 
+use super::pump::pump;
+use super::spec::{LocalForward, Spec};
 use crate::Error;
-use crate::forward::LocalForward;
-use crate::handler::Connection;
-use crate::pump::pump;
+
+type Connection = rk_ssh::Handle;
 
 /// A forward the server agreed to: where it listens, and where its connections go.
 #[derive(Clone, Debug)]
@@ -24,11 +25,32 @@ struct Granted {
     host_port: u16,
 }
 
-/// The forwards granted so far, shared with the connection's handler.
+/// The forwards granted so far, shared with the connection's handler (through
+/// [`rk_ssh::ForwardedTcpip`]), which hands it the connections the cluster accepts.
 #[derive(Clone, Default)]
-pub(crate) struct Table(Arc<Mutex<Vec<Granted>>>);
+pub(crate) struct Table(Arc<Mutex<Vec<Granted>>>, Verbose);
+
+/// `-v`: say why a forwarded connection failed.
+#[derive(Clone, Copy, Default)]
+struct Verbose(bool);
+
+impl rk_ssh::ForwardedTcpip for Table {
+    fn open(
+        &self,
+        channel: Channel<client::Msg>,
+        connected_port: u32,
+        originator: String,
+        reply: ChannelOpenHandle,
+    ) {
+        accept(self, channel, connected_port, originator, reply, self.1.0);
+    }
+}
 
 impl Table {
+    pub(crate) fn new(verbose: bool) -> Table {
+        Table(Arc::default(), Verbose(verbose))
+    }
+
     /// Forgets every forward (the server's listeners went with the connection).
     pub(crate) fn clear(&self) {
         if let Ok(mut granted) = self.0.lock() {
@@ -133,7 +155,7 @@ pub(crate) async fn request(
 
 /// A connection the server accepted on a forwarded port: connect it on this side, then pump.
 /// Runs on its own task, so a slow local connect never holds up the session.
-pub(crate) fn accept(
+fn accept(
     table: &Table,
     channel: Channel<client::Msg>,
     connected_port: u32,
@@ -166,4 +188,33 @@ pub(crate) fn accept(
             }
         }
     });
+}
+
+/// Asks for every `-R` forward on `handle` (again, after a reconnection), saying where each
+/// one listens.
+pub(crate) async fn request_all(
+    handle: &Connection,
+    forwards: &[Spec<LocalForward>],
+    table: &Table,
+    no_command: bool,
+    log: &rk_ssh::Log,
+) -> Result<(), Error> {
+    table.clear();
+    for Spec { text, forward } in forwards {
+        let port = request(handle, forward, table, text).await?;
+        if forward.port == 0 {
+            // ssh's wording, which scripts look for (and which ssh -q leaves out too).
+            log.say(format!(
+                "Allocated port {port} for remote forward to {}:{}",
+                forward.host, forward.host_port
+            ));
+        }
+        log.say(format!(
+            "Forwarding port {port} on the cluster → {}:{} here{}",
+            forward.host,
+            forward.host_port,
+            if no_command { " (Ctrl-C to stop)" } else { "" }
+        ));
+    }
+    Ok(())
 }

@@ -6,20 +6,21 @@ use std::sync::{Arc, Mutex};
 use rk_core::fingerprint::{self, FingerprintHash};
 use rk_core::fs::display_path;
 use rk_core::known_hosts::{self, HostKeyStatus};
-use rk_core::term;
 use russh::keys::PublicKey;
 
+use crate::prompt::{HostKeyAnswer, NewHostKey, Prompt};
+use crate::{HostKeyPolicy, Log};
+
 /// The server's host key against known_hosts, for one hop of the connection.
-pub(crate) struct HostKeyCheck {
-    pub(crate) host: String,
-    pub(crate) port: u16,
-    pub(crate) path: PathBuf,
-    pub(crate) accept_new: bool,
-    /// StrictHostKeyChecking yes: an unknown host is refused, never asked about.
-    pub(crate) strict: bool,
-    pub(crate) insecure: bool,
-    pub(crate) problem: Arc<Mutex<Option<String>>>,
-    pub(crate) verbose: bool,
+pub(super) struct HostKeyCheck {
+    pub(super) host: String,
+    pub(super) port: u16,
+    pub(super) path: PathBuf,
+    pub(super) policy: HostKeyPolicy,
+    /// Why the key was refused, for the error the handshake then returns.
+    pub(super) problem: Arc<Mutex<Option<String>>>,
+    pub(super) prompt: Arc<dyn Prompt>,
+    pub(super) log: Log,
 }
 
 impl HostKeyCheck {
@@ -40,13 +41,13 @@ impl HostKeyCheck {
         };
         match status {
             HostKeyStatus::Known => {
-                if self.verbose {
-                    eprintln!("rk-connect: host key {kind} {fp} matches {}", display_path(&self.path));
+                if self.log.verbose {
+                    self.log.warn(format!("host key {kind} {fp} matches {}", display_path(&self.path)));
                 }
                 true
             }
-            _ if self.insecure => {
-                eprintln!("rk-connect: WARNING: --insecure-ignore-host-key: NOT checking {name}'s host key ({kind} {fp}).");
+            _ if self.policy == HostKeyPolicy::Insecure => {
+                self.log.warn(format!("WARNING: --insecure-ignore-host-key: NOT checking {name}'s host key ({kind} {fp})."));
                 true
             }
             HostKeyStatus::Changed { path, line, known } => self.refuse(format!(
@@ -57,19 +58,20 @@ impl HostKeyCheck {
                  Someone could be eavesdropping on you (a man-in-the-middle attack), or the address now \
                  belongs to a relaunched cluster with a new host key.\n\
                  If you know the cluster was relaunched, remove the old entry and connect again:\n  \
-                 ssh-keygen -R '{name}' -f {}\nrk-connect refuses to connect.",
+                 ssh-keygen -R '{name}' -f {}\n{} refuses to connect.",
                 display_path(&path),
                 fingerprint::fingerprint(&known, FingerprintHash::Sha256),
-                display_path(&path)
+                display_path(&path),
+                self.log.tool
             )),
             HostKeyStatus::Revoked { path, line } => {
                 self.refuse(format!("the host key of {name} ({kind} {fp}) is marked @revoked on line {line} of {}.", display_path(&path)))
             }
             HostKeyStatus::Unknown => {
-                if self.accept_new {
+                if self.policy == HostKeyPolicy::AcceptNew {
                     return self.learn(key, &name, kind);
                 }
-                if self.strict {
+                if self.policy == HostKeyPolicy::Strict {
                     return self.refuse(format!(
                         "the host key of {name} is not known ({kind} {fp}) and StrictHostKeyChecking \
                          is yes: add it to {} first (connect once with StrictHostKeyChecking ask, \
@@ -77,23 +79,18 @@ impl HostKeyCheck {
                         display_path(&self.path)
                     ));
                 }
-                if !crate::ask::may_ask() {
+                if let Some(why_not) = self.prompt.unavailable() {
                     return self.refuse(format!(
-                        "the host key of {name} is not known ({kind} {fp}) and {}. \
-                         Connect once on a terminal to check it, or pass --accept-new to trust it on first use.",
-                        crate::ask::why_not()
+                        "the host key of {name} is not known ({kind} {fp}) and {why_not}. \
+                         Connect once on a terminal to check it, or pass --accept-new to trust it on first use."
                     ));
                 }
-                let art = fingerprint::randomart(key, FingerprintHash::Sha256);
-                let question = format!(
-                    "The authenticity of host '{name}' can't be established.\r\n{kind} key fingerprint is {fp}.\r\n{}\r\n\
-                     Are you sure you want to continue connecting (yes/no/once)? ",
-                    art.replace('\n', "\r\n")
-                );
-                match term::ask_tty(&question).as_deref().map(str::to_ascii_lowercase).as_deref() {
-                    Some("yes" | "y") => self.learn(key, &name, kind),
-                    Some("once") => true,
-                    _ => self.refuse(format!("host key of {name} not trusted; nothing was sent.")),
+                let randomart = fingerprint::randomart(key, FingerprintHash::Sha256);
+                let question = NewHostKey { name: &name, kind, fingerprint: &fp.to_string(), randomart: &randomart };
+                match self.prompt.new_host_key(&question) {
+                    HostKeyAnswer::Remember => self.learn(key, &name, kind),
+                    HostKeyAnswer::Once => true,
+                    HostKeyAnswer::Refuse => self.refuse(format!("host key of {name} not trusted; nothing was sent.")),
                 }
             }
         }
@@ -102,10 +99,10 @@ impl HostKeyCheck {
     fn learn(&self, key: &PublicKey, name: &str, kind: &str) -> bool {
         match known_hosts::append(&self.path, &self.host, self.port, key) {
             Ok(()) => {
-                crate::notice::notice!(
-                    "rk-connect: Permanently added '{name}' ({kind}) to {}.",
+                self.log.notice(format!(
+                    "Permanently added '{name}' ({kind}) to {}.",
                     display_path(&self.path)
-                );
+                ));
                 true
             }
             Err(e) => self.refuse(format!("cannot remember the host key: {e}")),
@@ -115,13 +112,13 @@ impl HostKeyCheck {
 
 impl HostKeyCheck {
     /// True when the server's key may be used; otherwise the reason is left in `problem`.
-    pub(crate) fn check(&self, server_key: &russh::keys::PublicKeyOrCertificate) -> bool {
+    pub(super) fn check(&self, server_key: &russh::keys::PublicKeyOrCertificate) -> bool {
         match server_key {
             russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } => self.decide(key),
-            russh::keys::PublicKeyOrCertificate::Certificate(_) => self.refuse(
-                "the server presented a host certificate; rk-connect checks plain host keys only"
-                    .into(),
-            ),
+            russh::keys::PublicKeyOrCertificate::Certificate(_) => self.refuse(format!(
+                "the server presented a host certificate; {} checks plain host keys only",
+                self.log.tool
+            )),
         }
     }
 }

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use super::link::Link;
+use super::spec::{self, DynamicForward, LocalForward};
+use super::{local, remote};
 use crate::Error;
-use crate::forward::{self, DynamicForward, Link, LocalForward};
-use crate::remote;
 
 /// A listener on this side (-L or -D).
 struct Listening {
@@ -69,14 +70,11 @@ fn parse_command(line: &str) -> Result<Command, String> {
     if spec.is_empty() {
         return Err(format!("{flag} needs an address (type ? for the list)"));
     }
-    let listen = |f: &str| forward::parse_listen_address(f, spec, "-KL 8888").map_err(usage);
+    let listen = |f: &str| spec::parse_listen_address(f, spec, "-KL 8888").map_err(usage);
     Ok(match *flag {
-        "-L" => Command::Local(forward::parse_local(spec).map_err(usage)?),
-        "-R" => Command::Remote(
-            forward::parse_remote(spec).map_err(usage)?,
-            spec.to_string(),
-        ),
-        "-D" => Command::Dynamic(forward::parse_dynamic(spec).map_err(usage)?),
+        "-L" => Command::Local(spec::parse_local(spec).map_err(usage)?),
+        "-R" => Command::Remote(spec::parse_remote(spec).map_err(usage)?, spec.to_string()),
+        "-D" => Command::Dynamic(spec::parse_dynamic(spec).map_err(usage)?),
         "-KL" => Command::CancelLocal(listen("-KL")?),
         "-KR" => Command::CancelRemote(listen("-KR")?),
         _ => Command::CancelDynamic(listen("-KD")?),
@@ -102,7 +100,7 @@ impl Tunnels {
     /// Starts a `-L` listener; returns where it listens.
     pub(crate) async fn open_local(&mut self, fwd: &LocalForward) -> Result<SocketAddr, Error> {
         let (listener, local) = self.listen(&fwd.bind, fwd.port).await?;
-        let task = tokio::spawn(forward::serve_local(
+        let task = tokio::spawn(local::serve_local(
             listener,
             fwd.clone(),
             self.link.clone(),
@@ -116,7 +114,7 @@ impl Tunnels {
     /// Starts a `-D` SOCKS listener; returns where it listens.
     pub(crate) async fn open_dynamic(&mut self, fwd: &DynamicForward) -> Result<SocketAddr, Error> {
         let (listener, local) = self.listen(&fwd.bind, fwd.port).await?;
-        let task = tokio::spawn(forward::serve_socks(
+        let task = tokio::spawn(local::serve_socks(
             listener,
             self.link.clone(),
             self.verbose,
@@ -131,7 +129,7 @@ impl Tunnels {
         bind: &Option<String>,
         port: u16,
     ) -> Result<(tokio::net::TcpListener, SocketAddr), Error> {
-        let listener = forward::listen(bind, port, self.gateway_ports).await?;
+        let listener = local::listen(bind, port, self.gateway_ports).await?;
         let local = listener.local_addr().map_err(|error| Error::Listen {
             addr: "the local address".into(),
             port,
@@ -256,7 +254,7 @@ mod tests {
         assert_eq!(
             parse_command("-L 8888:localhost:8888"),
             Ok(Command::Local(
-                forward::parse_local("8888:localhost:8888").unwrap()
+                spec::parse_local("8888:localhost:8888").unwrap()
             ))
         );
         // As ssh: the flag may touch its address.
@@ -267,7 +265,7 @@ mod tests {
         assert_eq!(
             parse_command("-R 0:127.0.0.1:9"),
             Ok(Command::Remote(
-                forward::parse_remote("0:127.0.0.1:9").unwrap(),
+                spec::parse_remote("0:127.0.0.1:9").unwrap(),
                 "0:127.0.0.1:9".into()
             ))
         );
