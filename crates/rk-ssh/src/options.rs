@@ -10,7 +10,7 @@ use std::time::Duration;
 use rk_core::ssh_config::Setting;
 use russh::client;
 
-use crate::{Error, Log};
+use crate::{error::Error, log::Log};
 
 /// What to do with a host key that known_hosts does not have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

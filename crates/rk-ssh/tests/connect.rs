@@ -28,10 +28,10 @@ impl Prompt for Scripted {
         self.host_key.is_none().then_some("the test asks nothing")
     }
     fn new_host_key(&self, key: &NewHostKey<'_>) -> HostKeyAnswer {
-        self.asked
-            .lock()
-            .unwrap()
-            .push(format!("host key {} {} {}", key.name, key.kind, key.fingerprint));
+        self.asked.lock().unwrap().push(format!(
+            "host key {} {} {}",
+            key.name, key.kind, key.fingerprint
+        ));
         self.host_key.unwrap_or(HostKeyAnswer::Refuse)
     }
     fn passphrase(&self, prompt: &str) -> Result<Passphrase, rk_core::Error> {

@@ -10,7 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 use super::link::{Link, WAIT_FOR_LINK};
 use super::pump::pump;
 use super::spec::LocalForward;
-use crate::Error;
+use crate::error::Error;
 
 type Handle = rk_ssh::Handle;
 

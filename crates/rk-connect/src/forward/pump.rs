@@ -19,10 +19,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use bytes::{Bytes, BytesMut};
-use russh::client;
+use russh::{ChannelReadHalf, ChannelWriteHalf, client};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 /// What the read buffers and queued packets of all connections together may hold.
 const BUFFER_BUDGET: usize = 4 * 1024 * 1024;
@@ -121,87 +121,90 @@ pub(crate) async fn pump(
     channel: russh::Channel<client::Msg>,
 ) -> Result<(), String> {
     let _active = Active::enter();
-    let (mut reader, writer) = channel.split();
-    let (mut sock_read, mut sock_write) = socket.into_split();
-    let upload = async move {
-        // Reads land in a buffer that is then handed to russh as it is (no copy on this side).
-        // Its size starts small and grows while reads fill it, up to this connection's share
-        // of the budget: a bulk transfer reaches 256 KiB reads, hundreds of busy connections
-        // stay small.
-        let mut size = MIN_READ;
-        loop {
-            // A fresh buffer each time: the last one is russh's until it has been sent.
-            let mut buf = BytesMut::with_capacity(size);
-            match sock_read.read_buf(&mut buf).await {
-                Ok(0) | Err(_) => {
-                    let _ = writer.eof().await;
-                    return;
-                }
-                Ok(n) => {
-                    if writer.data_bytes(buf.freeze()).await.is_err() {
-                        return;
-                    }
-                    let cap = read_cap(ACTIVE.load(Ordering::Relaxed));
-                    if n >= size && size < cap {
-                        size *= 2;
-                    } else if size > cap {
-                        // More connections arrived since: read less at a time.
-                        size = cap;
-                    }
-                }
-            }
-        }
-    };
-    let download = async move {
-        // Packets that are already waiting go out in one `writev` (up to this connection's
-        // share of the budget): a write per 32 KiB packet costs ~8× the syscalls, and copying
-        // them into one buffer cost ~9% of the CPU of a download.
-        let mut queue: Vec<Bytes> = Vec::with_capacity(MAX_SLICES);
-        let mut next = reader.wait().await;
-        while let Some(msg) = next.take() {
-            match msg {
-                russh::ChannelMsg::Data { data } => {
-                    let cap = read_cap(ACTIVE.load(Ordering::Relaxed));
-                    let mut queued = data.len();
-                    queue.push(data);
-                    while queued < cap && queue.len() < MAX_SLICES {
-                        match ready_now(reader.wait()) {
-                            Some(Some(russh::ChannelMsg::Data { data })) => {
-                                queued += data.len();
-                                queue.push(data);
-                            }
-                            Some(other) => {
-                                next = other;
-                                break;
-                            }
-                            None => break,
-                        }
-                    }
-                    let written = write_packets(&mut sock_write, &mut queue).await;
-                    queue.clear();
-                    if written.is_err() {
-                        break;
-                    }
-                    if next.is_some() {
-                        continue;
-                    }
-                }
-                // The far end finished sending: half-close our side, keep uploading.
-                russh::ChannelMsg::Eof => {
-                    let _ = sock_write.shutdown().await;
-                }
-                russh::ChannelMsg::Close => break,
-                _ => {}
-            }
-            next = reader.wait().await;
-        }
-        let _ = sock_write.shutdown().await;
-    };
+    let (reader, writer) = channel.split();
+    let (sock_read, sock_write) = socket.into_split();
     // Upload may finish first (half-close); the connection ends when the download does.
-    let up = tokio::spawn(upload);
-    download.await;
+    let up = tokio::spawn(upload(sock_read, writer));
+    download(reader, sock_write).await;
     up.abort();
     Ok(())
+}
+
+/// Socket → cluster, until the socket's end (passed on as EOF).
+async fn upload(mut sock_read: OwnedReadHalf, writer: ChannelWriteHalf<client::Msg>) {
+    // Reads land in a buffer that is then handed to russh as it is (no copy on this side). Its
+    // size starts small and grows while reads fill it, up to this connection's share of the
+    // budget: a bulk transfer reaches 256 KiB reads, hundreds of busy connections stay small.
+    let mut size = MIN_READ;
+    loop {
+        // A fresh buffer each time: the last one is russh's until it has been sent.
+        let mut buf = BytesMut::with_capacity(size);
+        match sock_read.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => {
+                let _ = writer.eof().await;
+                return;
+            }
+            Ok(n) => {
+                if writer.data_bytes(buf.freeze()).await.is_err() {
+                    return;
+                }
+                let cap = read_cap(ACTIVE.load(Ordering::Relaxed));
+                if n >= size && size < cap {
+                    size *= 2;
+                } else if size > cap {
+                    // More connections arrived since: read less at a time.
+                    size = cap;
+                }
+            }
+        }
+    }
+}
+
+/// Cluster → socket, until the channel closes; the far end's EOF half-closes the socket.
+async fn download(mut reader: ChannelReadHalf, mut sock_write: OwnedWriteHalf) {
+    // Packets that are already waiting go out in one `writev` (up to this connection's share
+    // of the budget): a write per 32 KiB packet costs ~8× the syscalls, and copying them into
+    // one buffer cost ~9% of the CPU of a download.
+    let mut queue: Vec<Bytes> = Vec::with_capacity(MAX_SLICES);
+    let mut next = reader.wait().await;
+    while let Some(msg) = next.take() {
+        match msg {
+            russh::ChannelMsg::Data { data } => {
+                let cap = read_cap(ACTIVE.load(Ordering::Relaxed));
+                let mut queued = data.len();
+                queue.push(data);
+                while queued < cap && queue.len() < MAX_SLICES {
+                    match ready_now(reader.wait()) {
+                        Some(Some(russh::ChannelMsg::Data { data })) => {
+                            queued += data.len();
+                            queue.push(data);
+                        }
+                        Some(other) => {
+                            next = other;
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                let written = write_packets(&mut sock_write, &mut queue).await;
+                queue.clear();
+                if written.is_err() {
+                    break;
+                }
+                if next.is_some() {
+                    continue;
+                }
+            }
+            // The far end finished sending: half-close our side, keep uploading.
+            russh::ChannelMsg::Eof => {
+                let _ = sock_write.shutdown().await;
+            }
+            russh::ChannelMsg::Close => break,
+            _ => {}
+        }
+        next = reader.wait().await;
+    }
+    let _ = sock_write.shutdown().await;
 }
 
 #[cfg(test)]

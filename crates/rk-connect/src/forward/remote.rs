@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 
 use super::pump::pump;
 use super::spec::{LocalForward, Spec};
-use crate::Error;
+use crate::error::Error;
 
 type Connection = rk_ssh::Handle;
 

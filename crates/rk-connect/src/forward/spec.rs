@@ -2,7 +2,7 @@
 //! command line, the ssh config's LocalForward/RemoteForward/DynamicForward lines, and `~C`.
 //! [`Forwards`] is the one place where the command line's and the config's are put together.
 
-use crate::Error;
+use crate::error::Error;
 
 /// `[BIND:]PORT:HOST:HOSTPORT`.
 #[derive(Clone, Debug, PartialEq, Eq)]

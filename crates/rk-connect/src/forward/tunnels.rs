@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use super::link::Link;
 use super::spec::{self, DynamicForward, LocalForward};
 use super::{local, remote};
-use crate::Error;
+use crate::error::Error;
 
 /// A listener on this side (-L or -D).
 struct Listening {

@@ -11,7 +11,7 @@ mod wait;
 
 use rk_ssh::Connection;
 
-use crate::Error;
+use crate::error::Error;
 
 /// `-N`: keep the forwards until Ctrl-C (exit 0) or until the connection is gone (255).
 pub(crate) async fn forwards_only(connection: &Connection, host: &str) -> Result<i32, Error> {

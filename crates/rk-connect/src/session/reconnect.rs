@@ -15,7 +15,7 @@ use rk_ssh::{Connection, Connector};
 use tokio::sync::watch;
 
 use super::wait::Stop;
-use crate::Error;
+use crate::error::Error;
 use crate::forward::remote::{self, Table};
 use crate::forward::spec::{LocalForward, Spec};
 

@@ -12,7 +12,7 @@ use super::input::stdin_chunks;
 use crate::console;
 use crate::forward::Tunnels;
 use crate::settings::{Settings, Tty};
-use crate::{Error, forward};
+use crate::{error::Error, forward};
 
 fn signal_number(sig: &russh::Sig) -> i32 {
     use russh::Sig::*;

@@ -9,7 +9,7 @@ use russh::ChannelMsg;
 use rk_ssh::Connection;
 
 use super::input::stdin_chunks;
-use crate::{Error, console};
+use crate::{console, error::Error};
 
 /// `HOST:PORT` or `[IPV6]:PORT`.
 pub(crate) fn parse_target(spec: &str) -> Result<(String, u16), Error> {

@@ -8,8 +8,8 @@ mod print;
 use rk_core::ssh_config::Setting;
 use rk_ssh::{ConnectOptions, HostKeyPolicy, Log, Route, RouteRequest, Terminal};
 
-use crate::Error;
 use crate::cli::Cli;
+use crate::error::Error;
 use crate::forward::Forwards;
 use crate::session::{escape, stdio};
 

@@ -11,7 +11,7 @@ use russh::Channel;
 use russh::client;
 use russh::keys::agent::client::{AgentClient, AgentStream};
 
-use crate::Log;
+use crate::log::Log;
 
 #[cfg(unix)]
 mod unix;

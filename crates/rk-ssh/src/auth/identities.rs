@@ -10,7 +10,7 @@ use rk_core::keys::{self, KeyFile};
 use rk_core::term;
 
 use super::Login;
-use crate::{ConnectOptions, Error, Log};
+use crate::{error::Error, log::Log, options::ConnectOptions};
 
 /// A key file to offer, and its key once decrypted.
 pub(crate) struct Identity {

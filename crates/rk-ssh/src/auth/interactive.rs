@@ -6,8 +6,8 @@
 use russh::client::{self, KeyboardInteractiveAuthResponse};
 
 use super::{Login, method_names};
-use crate::Error;
-use crate::connect::Handle;
+use crate::connect::handler::Handle;
+use crate::error::Error;
 use crate::prompt::Question;
 
 const TRIES: usize = 3;

@@ -9,10 +9,10 @@ use rk_core::fs::display_path;
 use russh::client;
 use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey};
 
-use crate::connect::Handle;
+use crate::connect::handler::Handle;
 use crate::error::NotAsked;
 use crate::prompt::Prompt;
-use crate::{ConnectOptions, Error, Log};
+use crate::{error::Error, log::Log, options::ConnectOptions};
 pub(crate) use identities::{Identity, load_identities};
 use interactive::Attempt;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use russh::{Channel, ChannelMsg, client};
 
 use super::handler::Handle;
-use crate::Error;
+use crate::error::Error;
 
 /// An authenticated connection to the destination, and the jump connections it runs over
 /// (kept open for as long as it lives).

@@ -8,7 +8,7 @@ use russh::client::{self, ChannelOpenHandle, Session};
 use russh::{Channel, ChannelOpenFailure};
 
 use super::host_key::HostKeyCheck;
-use crate::{Log, agent};
+use crate::{agent, log::Log};
 
 /// An authenticated (or authenticating) SSH connection to one hop.
 pub type Handle = client::Handle<Client>;

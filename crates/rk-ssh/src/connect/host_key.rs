@@ -9,7 +9,7 @@ use rk_core::known_hosts::{self, HostKeyStatus};
 use russh::keys::PublicKey;
 
 use crate::prompt::{HostKeyAnswer, NewHostKey, Prompt};
-use crate::{HostKeyPolicy, Log};
+use crate::{log::Log, options::HostKeyPolicy};
 
 /// The server's host key against known_hosts, for one hop of the connection.
 pub(super) struct HostKeyCheck {

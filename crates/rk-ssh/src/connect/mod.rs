@@ -7,7 +7,7 @@
 //! configuration), so `--reconnect` connects again without asking for a passphrase twice.
 
 mod channels;
-mod handler;
+pub(crate) mod handler;
 mod host_key;
 mod transport;
 
@@ -21,7 +21,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::auth::{Identity, authenticate, load_identities};
 use crate::prompt::Prompt;
 use crate::route::{Hop, Route};
-use crate::{ConnectOptions, Error, Log};
+use crate::{error::Error, log::Log, options::ConnectOptions};
 pub use channels::{Connection, direct_tcpip};
 pub use handler::{Client, ForwardedTcpip, Handle};
 use host_key::HostKeyCheck;

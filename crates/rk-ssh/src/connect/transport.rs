@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::{ConnectOptions, Error, Log};
+use crate::{error::Error, log::Log, options::ConnectOptions};
 
 /// TCP to `host` on the first of `ports` that answers; with `--wait`, retried with a capped
 /// backoff while the host refuses or cannot be reached (the cluster still starting).

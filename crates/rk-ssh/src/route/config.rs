@@ -8,7 +8,7 @@ use rk_core::destination::Destination;
 use rk_core::fs::display_path;
 use rk_core::ssh_config;
 
-use crate::{Error, Log};
+use crate::{error::Error, log::Log};
 
 /// The OpenSSH client config rk reads (~/.ssh/config or -F FILE), evaluated per host
 /// by rk-core's `ssh_config` with ssh's rules (Host, Match, Include, first value wins).

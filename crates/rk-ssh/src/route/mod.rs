@@ -11,7 +11,7 @@ use rk_core::joblog;
 use rk_core::ssh_config;
 
 use crate::prompt::Prompt;
-use crate::{Error, Log};
+use crate::{error::Error, log::Log};
 use config::{SshConfig, expand_identity_files};
 
 mod config;

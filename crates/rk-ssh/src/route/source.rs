@@ -6,7 +6,7 @@ use rk_core::fs::display_path;
 use rk_core::joblog::{self, ScanOptions};
 
 use super::RouteRequest;
-use crate::{Error, Log};
+use crate::{error::Error, log::Log};
 
 /// The destination as the user gave it: `--from-log`, else DESTINATION, else the saved job.
 pub(super) fn destination(req: &RouteRequest, log: &Log) -> Result<Destination, Error> {

@@ -1,0 +1,158 @@
+//! The command line of `rk-cp`: scp's shape and flags, plus rk-connect's ways of naming the
+//! cluster (the saved job, `--from-log`, `--node`).
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+const AFTER_HELP: &str = "\
+A remote side is HOST:PATH, USER@HOST:PATH, an ssh config alias (rk-job:results/), or job:PATH
+for the job saved by rk-parse-log --save (--from-log FILE: that log's job). Anything else is a
+local path (on Windows, C:\\data and \\\\server\\share are local). A relative remote path starts
+in your home folder on the cluster; ~/ means the same.
+
+Examples:
+  rk-cp job:results/out.h5 .                 fetch one result file
+  rk-cp -r job:results ./results             fetch a whole folder
+  rk-cp 'job:out/*.h5' data/                 fetch what a remote pattern matches
+  rk-cp input.deck run.sh job:               push inputs to your home folder
+  rk-cp -r inputs uprod_00Grm@3.80.3.168:case1/   to an address from the job log
+  rk-cp --node node2 job:/scratch/log.txt .  from a compute node, through the head node
+  rk-cp --verify job:big.tar .               and check SHA-256 on both sides
+
+Safe and resumable: a file is written under a temporary name beside the target
+(.NAME.rk-part) and renamed into place once whole, so an interrupted copy never leaves a
+truncated file under the real name and never destroys the old target. Run the same command
+again to continue: a partial file whose last bytes match the source is continued, else it
+starts over (--no-resume: always start over).
+
+Fast: several SFTP channels over one login (-n), many large requests in flight on each.
+
+Exit status:
+  0    everything was copied
+  1    some files were not copied (each named, with why), or the arguments cannot work
+  255  the connection or the login failed (nothing was copied)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rk-cp",
+    version,
+    about = "Copy files to and from your cluster over SFTP: safe, resumable, verified, parallel",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    /// Sources, then the target: local paths, or HOST:PATH / USER@HOST:PATH / job:PATH
+    #[arg(value_name = "SOURCE... TARGET", required = true, num_args = 2..)]
+    pub paths: Vec<String>,
+
+    /// Copy folders and everything in them (symbolic links inside are skipped, with a note)
+    #[arg(short = 'r')]
+    pub recursive: bool,
+
+    /// Keep modification times and permission bits
+    #[arg(short = 'p')]
+    pub preserve: bool,
+
+    /// Port of the cluster (default: the destination's, else 32100 then 22)
+    #[arg(short = 'P', value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// Private key (OpenSSH, .ppk, PEM); repeatable. Default: ~/.ssh/id_rsa, id_ed25519, id_ecdsa
+    #[arg(short = 'i', value_name = "KEY")]
+    pub identity: Vec<PathBuf>,
+
+    /// Reach the host through jump hosts, as ssh -J ([USER@]HOST[:PORT], comma-separated)
+    #[arg(short = 'J', value_name = "[USER@]HOST[:PORT],...")]
+    pub jump: Option<String>,
+
+    /// Copy to or from a compute node of the job, through its head node (port 22)
+    #[arg(long, value_name = "[USER@]NODE[:PORT]")]
+    pub node: Option<String>,
+
+    /// OpenSSH client config (default ~/.ssh/config; `none` reads none)
+    #[arg(short = 'F', value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+
+    /// An ssh config option for this run, as ssh -o (e.g. -o ConnectTimeout=5); repeatable
+    #[arg(short = 'o', value_name = "KEYWORD=VALUE")]
+    pub options: Vec<String>,
+
+    /// job: is the job of this log (FILE) instead of the saved one
+    #[arg(long, value_name = "FILE")]
+    pub from_log: Option<PathBuf>,
+
+    /// With --from-log: accept a private/loopback address (VPN or on-premises clusters)
+    #[arg(long)]
+    pub allow_private: bool,
+
+    /// known_hosts file (default ~/.ssh/known_hosts)
+    #[arg(long, value_name = "FILE")]
+    pub known_hosts: Option<PathBuf>,
+
+    /// Trust and remember an unknown host key without asking (StrictHostKeyChecking=accept-new)
+    #[arg(long)]
+    pub accept_new: bool,
+
+    /// Never ask anything (host key, passphrase, password): fail at once instead (BatchMode)
+    #[arg(long)]
+    pub batch: bool,
+
+    /// Read the key's passphrase from the first line of FILE (for scripts)
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Do not use ssh-agent keys
+    #[arg(long)]
+    pub no_agent: bool,
+
+    /// Offer only the keys given with -i or IdentityFile (as ssh's IdentitiesOnly)
+    #[arg(long)]
+    pub identities_only: bool,
+
+    /// Use keys whose files others can read (OpenSSH refuses them)
+    #[arg(long)]
+    pub allow_loose_key_permissions: bool,
+
+    /// Give up connecting after SECS (default 15; ConnectTimeout in ssh config)
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<u64>,
+
+    /// Cipher, or a comma-separated list in preference order, as scp -c
+    #[arg(short = 'c', value_name = "CIPHER")]
+    pub cipher: Option<String>,
+
+    /// SFTP channels over the one login (files in parallel); sshd allows 10 by default
+    #[arg(short = 'n', long = "channels", value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub channels: u16,
+
+    /// Always start partial files over instead of continuing them
+    #[arg(long)]
+    pub no_resume: bool,
+
+    /// Check each copied file with SHA-256 on both sides (the server needs sha256sum or shasum)
+    #[arg(long)]
+    pub verify: bool,
+
+    /// Log the connection steps with timestamps to stderr
+    #[arg(short = 'v', conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Quiet: no progress and no notices; warnings and errors are still shown
+    #[arg(short = 'q')]
+    pub quiet: bool,
+}
+
+impl Cli {
+    pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Cli::try_parse_from(args)
+    }
+}
+
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}

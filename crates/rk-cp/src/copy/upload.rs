@@ -1,0 +1,183 @@
+//! One file to the cluster: written to `.NAME.rk-part` beside the target on the server, in
+//! order on one channel (sftp-server handles a session's requests in turn, so what is written
+//! is always a prefix), then renamed over the target once whole. A partial file left by an
+//! interrupted run is continued when its last bytes match ours.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use russh_sftp::protocol::{FileAttributes, OpenFlags};
+
+use super::plan::Job;
+use super::{Context, RESUME_WINDOW, local_error};
+use crate::remote::{Sftp, explain};
+
+/// Writes in flight: the server's channel window (2 MiB for OpenSSH) paces them anyway; a few
+/// more keep the pipe full without holding much memory.
+const WRITES_IN_FLIGHT: usize = 16;
+
+/// `dir/.NAME.rk-part` for `dir/NAME` on the cluster.
+fn remote_partial(remote: &str) -> String {
+    match remote.rsplit_once('/') {
+        Some((dir, name)) => format!("{dir}/.{name}.rk-part"),
+        None => format!(".{remote}.rk-part"),
+    }
+}
+
+pub(crate) async fn upload(sftp: &Sftp, job: &Job, cx: &Context<'_>) -> Result<(), String> {
+    let part = remote_partial(&job.remote);
+    let mut file = File::open(&job.local).map_err(|e| local_error(&job.local, &e))?;
+    let (handle, start) = open_partial(sftp, job, &part, &mut file, cx).await?;
+    let outcome = async {
+        send(sftp, &handle, job, &mut file, start, &part, cx).await?;
+        if cx.preserve {
+            let attrs = FileAttributes {
+                mtime: job.mtime,
+                atime: job.atime,
+                permissions: job.mode,
+                ..FileAttributes::empty()
+            };
+            sftp.raw
+                .fsetstat(handle.as_str(), attrs)
+                .await
+                .map_err(|e| explain(&e, &part))?;
+        }
+        Ok::<_, String>(())
+    }
+    .await;
+    let closed = sftp.raw.close(handle).await;
+    outcome?;
+    closed.map_err(|e| explain(&e, &part))?;
+    sftp.rename_over(&part, &job.remote)
+        .await
+        .map_err(|e| format!("{} (the copy is whole in {part})", explain(&e, &job.remote)))
+}
+
+/// Opens the partial file on the server: continued when its last bytes match ours, else
+/// created afresh. Returns the handle and where to continue.
+async fn open_partial(
+    sftp: &Sftp,
+    job: &Job,
+    part: &str,
+    file: &mut File,
+    cx: &Context<'_>,
+) -> Result<(String, u64), String> {
+    let have = match sftp.lstat(part).await {
+        Ok(a) if cx.resume && a.is_regular() => a.size.unwrap_or(0),
+        _ => 0,
+    };
+    if have > 0 && have <= job.size {
+        let handle = sftp
+            .raw
+            .open(
+                part,
+                OpenFlags::READ | OpenFlags::WRITE,
+                FileAttributes::empty(),
+            )
+            .await
+            .map_err(|e| explain(&e, part))?
+            .handle;
+        let window = have.min(RESUME_WINDOW);
+        let mut ours = vec![0u8; window as usize];
+        let read_ours = file
+            .seek(SeekFrom::Start(have - window))
+            .and_then(|_| file.read_exact(&mut ours));
+        let theirs = sftp
+            .raw
+            .read(handle.as_str(), have - window, window as u32)
+            .await;
+        if read_ours.is_ok() && theirs.is_ok_and(|d| d.data == ours) {
+            cx.say(&format!(
+                "{}: continuing after {have} bytes (the partial copy matches the source)",
+                job.remote
+            ));
+            cx.progress.resumed(have);
+            return Ok((handle, have));
+        }
+        let _ = sftp.raw.close(handle).await;
+        cx.say(&format!(
+            "{}: the partial copy differs from the source; starting it over",
+            job.remote
+        ));
+    }
+    let attrs = FileAttributes {
+        permissions: job.mode,
+        ..FileAttributes::empty()
+    };
+    let flags = OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::TRUNCATE;
+    let handle = sftp
+        .raw
+        .open(part, flags, attrs)
+        .await
+        .map_err(|e| explain(&e, part))?
+        .handle;
+    Ok((handle, 0))
+}
+
+/// Sends `[start, size)` of the local file with many writes in flight.
+async fn send(
+    sftp: &Sftp,
+    handle: &str,
+    job: &Job,
+    file: &mut File,
+    start: u64,
+    part: &str,
+    cx: &Context<'_>,
+) -> Result<(), String> {
+    file.seek(SeekFrom::Start(start))
+        .map_err(|e| local_error(&job.local, &e))?;
+    let chunk = u64::from(sftp.write_len);
+    let write = |offset: u64, data: Vec<u8>| async move {
+        let len = data.len() as u64;
+        (len, sftp.raw.write(handle, offset, data).await)
+    };
+    let mut in_flight = FuturesUnordered::new();
+    let mut next = start;
+    loop {
+        while in_flight.len() < WRITES_IN_FLIGHT && next < job.size {
+            let mut data = vec![0u8; chunk.min(job.size - next) as usize];
+            let n = read_full(file, &mut data).map_err(|e| local_error(&job.local, &e))?;
+            if n == 0 {
+                return Err(format!(
+                    "{}: the file became shorter during the copy; run the same command again",
+                    job.local.display()
+                ));
+            }
+            data.truncate(n);
+            in_flight.push(write(next, data));
+            next += n as u64;
+        }
+        let Some((len, result)) = in_flight.next().await else {
+            break;
+        };
+        result.map_err(|e| explain(&e, part))?;
+        cx.progress.add(len);
+    }
+    Ok(())
+}
+
+/// Fills `buf` unless the file ends first; returns how much was read.
+fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn partial_names_sit_beside_the_target() {
+        assert_eq!(super::remote_partial("out/a.h5"), "out/.a.h5.rk-part");
+        assert_eq!(super::remote_partial("a.h5"), ".a.h5.rk-part");
+        assert_eq!(super::remote_partial("/scratch/x"), "/scratch/.x.rk-part");
+    }
+}

@@ -1,0 +1,196 @@
+//! `rk-cp`: copy files to and from the cluster, over SFTP channels of one `rk-ssh` connection.
+//!
+//! A run, in order: [`cli`] what was typed → [`endpoint`] which arguments are on the cluster
+//! (and so: download or upload) → `rk_ssh` resolves the route and connects, exactly as
+//! rk-connect does → [`remote::Pool`] opens SFTP channels → [`copy::plan`] lists the files →
+//! [`copy`] moves them (safe temporary names, resume, verify, progress). [`error`] is every way
+//! a run can end badly; [`local`] holds this machine's side and its platform seam.
+
+pub mod cli;
+mod copy;
+mod endpoint;
+mod error;
+mod local;
+mod remote;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rk_ssh::{ConnectOptions, Connector, HostKeyPolicy, Log, Route, RouteRequest, Terminal};
+
+use cli::Cli;
+use copy::{Context, Direction};
+use endpoint::{Endpoint, Host, PathRules};
+pub use error::{EXIT_FAILED, Error};
+
+/// Runs the command; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    // Ctrl-C at a passphrase prompt must not leave the terminal without echo; partial files
+    // stay (under their temporary names) for the next run to continue.
+    rk_core::interrupt::install();
+    let outcome = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)
+        .and_then(|runtime| runtime.block_on(copy_files(cli)));
+    // The one place an error is reported and turned into the exit status.
+    match outcome {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("rk-cp: {error}");
+            error.exit_code()
+        }
+    }
+}
+
+/// The sides of the copy: sources on one side, the target on the other.
+struct Sides {
+    direction: Direction,
+    host: Host,
+    local: Vec<PathBuf>,
+    remote: Vec<String>,
+}
+
+fn sides(paths: &[String]) -> Result<Sides, Error> {
+    let (target, sources) = paths.split_last().expect("clap asks for two paths or more");
+    let rules = PathRules::native();
+    let target = endpoint::parse(target, rules);
+    let sources: Vec<Endpoint> = sources.iter().map(|s| endpoint::parse(s, rules)).collect();
+    let mut host = None;
+    let mut same_host = |h: &Host| match &host {
+        None => {
+            host = Some(h.clone());
+            Ok(())
+        }
+        Some(first) if first == h => Ok(()),
+        Some(_) => Err(Error::Usage(
+            "the sources are on different hosts: copy from one host at a time".into(),
+        )),
+    };
+    let (mut local, mut remote) = (Vec::new(), Vec::new());
+    let direction = match &target {
+        Endpoint::Local(path) => {
+            local.push(path.clone());
+            for source in &sources {
+                let Endpoint::Remote { host, path } = source else {
+                    return Err(Error::Usage(
+                        "both sides are local: name the cluster side as HOST:PATH or job:PATH (cp copies locally)".into(),
+                    ));
+                };
+                same_host(host)?;
+                remote.push(path.clone());
+            }
+            Direction::Download
+        }
+        Endpoint::Remote { host, path } => {
+            same_host(host)?;
+            remote.push(path.clone());
+            for source in &sources {
+                let Endpoint::Local(path) = source else {
+                    return Err(Error::Usage(
+                        "both sides are on the cluster: rk-cp copies between here and the cluster \
+                         (run cp there: rk-connect job -- cp …)"
+                            .into(),
+                    ));
+                };
+                local.push(path.clone());
+            }
+            Direction::Upload
+        }
+    };
+    let host = host.expect("one side is remote");
+    Ok(Sides {
+        direction,
+        host,
+        local,
+        remote,
+    })
+}
+
+fn route_request(cli: &Cli, host: &Host) -> Result<RouteRequest, Error> {
+    let destination = match host {
+        Host::Job => None,
+        Host::Named(h) if cli.from_log.is_some() => {
+            return Err(Error::Usage(format!(
+                "--from-log names the job of job:PATH, but the cluster side is {h}: write job:PATH, or leave out --from-log"
+            )));
+        }
+        Host::Named(h) => Some(h.clone()),
+    };
+    Ok(RouteRequest {
+        destination,
+        from_log: cli.from_log.clone(),
+        allow_private: cli.allow_private,
+        port: cli.port,
+        identities: cli.identity.clone(),
+        jump: cli.jump.clone(),
+        node: cli.node.clone(),
+        ssh_config: cli.ssh_config.clone(),
+        options: cli.options.clone(),
+        forward_agent: Some(false),
+        ask_login: true,
+        ..Default::default()
+    })
+}
+
+fn connect_options(cli: &Cli) -> ConnectOptions {
+    ConnectOptions {
+        known_hosts: cli.known_hosts.clone(),
+        host_keys: cli.accept_new.then_some(HostKeyPolicy::AcceptNew),
+        connect_timeout: cli.connect_timeout,
+        ciphers: cli.cipher.clone(),
+        batch: cli.batch,
+        identities_only: cli.identities_only,
+        no_agent: cli.no_agent,
+        allow_loose_key_permissions: cli.allow_loose_key_permissions,
+        passphrase_file: cli.passphrase_file.clone(),
+        quiet: cli.quiet,
+        ..Default::default()
+    }
+}
+
+async fn copy_files(cli: Cli) -> Result<(), Error> {
+    let mut log = Log::new("rk-cp", cli.verbose, cli.quiet);
+    let sides = sides(&cli.paths)?;
+    let route = Route::resolve(
+        &route_request(&cli, &sides.host)?,
+        &Terminal { batch: cli.batch },
+        &log,
+    )?;
+    let mut options = connect_options(&cli);
+    for note in options.fill_from_config(&route.settings, &log)? {
+        log.warn(note);
+    }
+    log = log.with_quiet(options.quiet);
+    let prompt = Arc::new(Terminal {
+        batch: options.batch,
+    });
+    let connection = Connector::new(&route, &options, prompt, log)?
+        .connect()
+        .await?;
+    let pool = remote::Pool::open(&connection, usize::from(cli.channels)).await?;
+    log.step(format!("{} SFTP channels open", pool.len()));
+    let first = pool.get(0);
+    let plan = match sides.direction {
+        Direction::Download => {
+            copy::plan::download(&first, &sides.remote, &sides.local[0], cli.recursive).await?
+        }
+        Direction::Upload => {
+            copy::plan::upload(&first, &sides.local, &sides.remote[0], cli.recursive).await?
+        }
+    };
+    let total: u64 = plan.files.iter().map(|f| f.size).sum();
+    let progress = copy::progress::Progress::new(total, plan.files.len(), options.quiet);
+    let cx = Context {
+        preserve: cli.preserve,
+        resume: !cli.no_resume,
+        verify: cli.verify,
+        quiet: options.quiet,
+        progress: &progress,
+        log: &log,
+    };
+    let outcome = copy::run(&pool, &connection, sides.direction, plan, &cx).await;
+    log.step(format!("{} bytes moved", progress.moved()));
+    connection.disconnect().await;
+    outcome
+}
