@@ -73,7 +73,13 @@ pub fn assert_job_log_result(what: &str, out: &Output, expected: &serde_json::Va
 }
 
 /// The binary crates the tests drive (each builds one binary of the same name).
-pub const BINARIES: &[&str] = &["rk-keygen", "rk-parse-log", "rk-copy-pubkey", "rk-connect"];
+pub const BINARIES: &[&str] = &[
+    "rk-keygen",
+    "rk-parse-log",
+    "rk-copy-pubkey",
+    "rk-connect",
+    "rk-cp",
+];
 
 /// Path of a built rk binary. The first call builds all of them (a no-op when fresh), so a test
 /// never runs a stale binary even under `cargo test -p rk-e2e`.

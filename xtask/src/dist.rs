@@ -16,6 +16,7 @@ fn binaries() -> Vec<(&'static str, clap::Command)> {
         ("rk-copy-pubkey", rk_copy_pubkey::command()),
         ("rk-parse-log", rk_parse_log::command()),
         ("rk-connect", rk_connect::cli::command()),
+        ("rk-cp", rk_cp::cli::command()),
     ]
 }
 

@@ -19,8 +19,14 @@ use crate::workspace_root;
 
 pub const TARGET: &str = "x86_64-pc-windows-gnu";
 
-/// The tools that run on Windows today (rk-connect follows with its console and agent seams).
-pub const BINARIES: &[&str] = &["rk-keygen", "rk-copy-pubkey", "rk-parse-log", "rk-connect"];
+/// The tools of the Windows .zip.
+pub const BINARIES: &[&str] = &[
+    "rk-keygen",
+    "rk-copy-pubkey",
+    "rk-parse-log",
+    "rk-connect",
+    "rk-cp",
+];
 
 /// What the cross-build needs (Debian packages; no download outside the registries).
 pub const BUILD_PEERS: &[Peer] = &[

@@ -1,0 +1,523 @@
+//! rk-cp against a real OpenSSH sshd on 127.0.0.1 (its internal-sftp), started and stopped by
+//! each test. The "cluster" is this machine, so remote paths are absolute paths into the test's
+//! sandbox and every byte can be compared on both sides.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rk_e2e::*;
+
+struct World {
+    sb: Sandbox,
+    sshd: Sshd,
+    key: PathBuf,
+    /// The cluster's side of the files, and this machine's.
+    there: PathBuf,
+    here: PathBuf,
+}
+
+fn world_with(sshd_config: &str) -> World {
+    let sb = Sandbox::new();
+    let key = sb.fixture("keys/openssh/ed25519");
+    let public = fixtures().join("keys/openssh/ed25519.pub");
+    let mut sshd = Sshd::prepare(&[&public]);
+    sshd.config_first = sshd_config.to_string();
+    sshd.port = 0;
+    sshd.launch();
+    let there = sb.path().join("there");
+    let here = sb.path().join("here");
+    std::fs::create_dir_all(&there).unwrap();
+    std::fs::create_dir_all(&here).unwrap();
+    World {
+        sb,
+        sshd,
+        key,
+        there,
+        here,
+    }
+}
+
+fn world() -> World {
+    world_with("")
+}
+
+impl World {
+    /// `user@127.0.0.1:PATH` for a path on the cluster's side.
+    fn remote(&self, path: &Path) -> String {
+        format!("{}@127.0.0.1:{}", current_user(), path.display())
+    }
+
+    /// rk-cp with the test's key, port and known_hosts; `-q` keeps stderr for what matters.
+    fn cp(&self) -> Command {
+        let mut c = self.sb.rk("rk-cp");
+        c.arg("--known-hosts")
+            .arg(self.sb.known_hosts())
+            .arg("--accept-new")
+            .arg("-F")
+            .arg("none")
+            .arg("-i")
+            .arg(&self.key)
+            .arg("-P")
+            .arg(self.sshd.port.to_string());
+        c
+    }
+}
+
+/// Bytes that are the same on every run and unlike any text.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn assert_same_file(a: &Path, b: &Path) {
+    let (x, y) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+    assert!(
+        x == y,
+        "{} ({} bytes) and {} ({} bytes) differ",
+        a.display(),
+        x.len(),
+        b.display(),
+        y.len()
+    );
+}
+
+/// Every file and folder below `root` (relative paths), with the contents of the files.
+fn tree(root: &Path) -> Vec<(String, Option<Vec<u8>>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().display().to_string();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+                out.push((rel, None));
+            } else if meta.is_file() {
+                out.push((rel, Some(std::fs::read(&path).unwrap())));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Names a user's folders really hold.
+const ODD_NAMES: &[&str] = &[
+    "with space.txt",
+    "it's \"quoted\".txt",
+    "star*.txt",
+    "結果.dat",
+    "-starts-with-dash",
+];
+
+#[test]
+fn files_both_ways_are_byte_exact() {
+    let w = world();
+    let sizes = [("empty", 0usize), ("one", 1), ("big", 100 << 20)];
+    for (i, (name, size)) in sizes.iter().enumerate() {
+        std::fs::write(w.there.join(name), noise(*size, i as u64 + 1)).unwrap();
+    }
+    // Download: three sources into a folder.
+    let mut cmd = w.cp();
+    for (name, _) in &sizes {
+        cmd.arg(w.remote(&w.there.join(name)));
+    }
+    let out = run(cmd.arg(&w.here));
+    out.assert_ok("download");
+    for (name, _) in &sizes {
+        assert_same_file(&w.there.join(name), &w.here.join(name));
+    }
+    // Upload: to a new name.
+    let up = w.there.join("big-again");
+    run(w.cp().arg(w.here.join("big")).arg(w.remote(&up))).assert_ok("upload");
+    assert_same_file(&w.here.join("big"), &up);
+    // No temporary file is left on either side.
+    for dir in [&w.here, &w.there] {
+        let left: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".rk-part"))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "left behind in {}: {left:?}",
+            dir.display()
+        );
+    }
+}
+
+#[test]
+fn folders_with_odd_names_and_links_both_ways() {
+    let w = world();
+    let src = w.there.join("results");
+    std::fs::create_dir_all(src.join("nested/deeper")).unwrap();
+    for (i, name) in ODD_NAMES.iter().enumerate() {
+        std::fs::write(src.join(name), noise(1000 + i, i as u64)).unwrap();
+        std::fs::write(src.join("nested/deeper").join(name), noise(50_000 + i, 7)).unwrap();
+    }
+    std::fs::create_dir_all(src.join("empty-folder")).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", src.join("a-link")).unwrap();
+
+    let out = run(w.cp().arg("-r").arg(w.remote(&src)).arg(&w.here));
+    out.assert_ok("download -r");
+    let fetched = w.here.join("results");
+    let mut expected = tree(&src);
+    expected.retain(|(name, _)| name != "a-link");
+    assert_eq!(tree(&fetched), expected);
+    assert!(!fetched.join("a-link").exists());
+    assert!(
+        out.stderr_str()
+            .contains("a-link: a symbolic link inside a folder; skipped"),
+        "{}",
+        out.stderr_str()
+    );
+
+    // And back up, under another name (the target does not exist: it becomes the folder).
+    let back = w.there.join("results-again");
+    run(w.cp().arg("-r").arg(&fetched).arg(w.remote(&back))).assert_ok("upload -r");
+    assert_eq!(tree(&back), expected);
+
+    // One odd name on its own, both ways, as the shell passes it.
+    let dash = w.here.join("dash-copy");
+    run(w
+        .cp()
+        .arg(w.remote(&src.join("-starts-with-dash")))
+        .arg(&dash))
+    .assert_ok("a name starting with -");
+    assert_same_file(&src.join("-starts-with-dash"), &dash);
+}
+
+#[test]
+fn patterns_and_folders_without_r() {
+    let w = world();
+    for name in ["a.h5", "b.h5", "c.txt", ".hidden.h5"] {
+        std::fs::write(w.there.join(name), name).unwrap();
+    }
+    std::fs::create_dir_all(w.there.join("sub")).unwrap();
+    let pattern = format!("{}/*.h5", w.there.display());
+    let out = run(w
+        .cp()
+        .arg(format!("{}@127.0.0.1:{pattern}", current_user()))
+        .arg(&w.here));
+    out.assert_ok("pattern");
+    let mut got: Vec<_> = std::fs::read_dir(&w.here)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    got.sort();
+    assert_eq!(got, ["a.h5", "b.h5"]);
+
+    let out = run(w.cp().arg(w.remote(&w.there.join("sub"))).arg(&w.here));
+    assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("is a folder (add -r"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(!w.here.join("sub").exists());
+}
+
+fn stat(path: &Path, format: &str) -> String {
+    run(Command::new("stat").args(["-c", format]).arg(path))
+        .stdout_str()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn dash_p_keeps_times_and_modes() {
+    let w = world();
+    let src = w.there.join("script.sh");
+    std::fs::write(&src, "#!/bin/sh\necho hi\n").unwrap();
+    set_mode(&src, 0o750);
+    run(Command::new("touch")
+        .args(["-m", "-d", "2021-03-04 05:06:07"])
+        .arg(&src))
+    .assert_ok("touch");
+    let local = w.here.join("script.sh");
+    run(w.cp().arg("-p").arg(w.remote(&src)).arg(&local)).assert_ok("download -p");
+    assert_eq!(stat(&local, "%a %Y"), stat(&src, "%a %Y"));
+
+    let back = w.there.join("script-back.sh");
+    set_mode(&local, 0o705);
+    run(Command::new("touch")
+        .args(["-m", "-d", "2019-01-02 03:04:05"])
+        .arg(&local))
+    .assert_ok("touch");
+    run(w.cp().arg("-p").arg(&local).arg(w.remote(&back))).assert_ok("upload -p");
+    assert_eq!(stat(&back, "%a %Y"), stat(&local, "%a %Y"));
+}
+
+/// Starts a download of `source` into `target` and SIGKILLs rk-cp once the partial file has
+/// at least `at_least` bytes; returns the partial file's length.
+fn kill_midway(w: &World, source: &Path, target: &Path, at_least: u64) -> u64 {
+    let partial = target.with_file_name(format!(
+        ".{}.rk-part",
+        target.file_name().unwrap().to_string_lossy()
+    ));
+    let mut cmd = w.cp();
+    cmd.arg("-q")
+        .arg(w.remote(source))
+        .arg(target)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = ChildGuard::spawn(&mut cmd).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let len = std::fs::metadata(&partial).map_or(0, |m| m.len());
+        if len >= at_least {
+            break;
+        }
+        assert!(
+            child.child().try_wait().unwrap().is_none(),
+            "rk-cp finished before it could be interrupted"
+        );
+        assert!(Instant::now() < deadline, "no progress in 60 s");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let _ = child.child().kill();
+    let _ = child.child().wait();
+    std::fs::metadata(&partial).unwrap().len()
+}
+
+#[test]
+fn an_interrupted_download_keeps_the_old_target_and_resumes() {
+    let w = world();
+    let size = 200usize << 20;
+    let source = w.there.join("big.bin");
+    std::fs::write(&source, noise(size, 42)).unwrap();
+    let target = w.here.join("big.bin");
+    std::fs::write(&target, "the old results").unwrap();
+
+    let have = kill_midway(&w, &source, &target, 16 << 20);
+    assert!(have < size as u64, "the copy finished before the kill");
+    // The old target is untouched: the copy went to the temporary name.
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "the old results");
+
+    let out = run(w.cp().arg("-v").arg(w.remote(&source)).arg(&target));
+    out.assert_ok("rerun");
+    assert_same_file(&source, &target);
+    let err = out.stderr_str();
+    assert!(
+        err.contains(&format!("continuing after {have} bytes")),
+        "{err}"
+    );
+    // What moved the second time: the rest, not the whole file.
+    let moved: u64 = err
+        .lines()
+        .find_map(|l| {
+            l.split("] ")
+                .nth(1)?
+                .strip_suffix(" bytes moved")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no 'bytes moved' in {err}"));
+    assert_eq!(moved, size as u64 - have, "{err}");
+
+    // A partial copy whose bytes differ from the source is noticed and started over.
+    let target2 = w.here.join("big2.bin");
+    let have = kill_midway(&w, &source, &target2, 8 << 20);
+    let partial = w.here.join(".big2.bin.rk-part");
+    let mut bytes = std::fs::read(&partial).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&partial, &bytes).unwrap();
+    let out = run(w.cp().arg(w.remote(&source)).arg(&target2));
+    out.assert_ok("rerun over a damaged partial");
+    assert!(
+        out.stderr_str()
+            .contains("differs from the source; starting it over"),
+        "{} (partial had {have} bytes)",
+        out.stderr_str()
+    );
+    assert_same_file(&source, &target2);
+}
+
+#[test]
+fn verify_passes_on_a_good_copy_and_fails_on_a_file_changing_on_the_server() {
+    let w = world();
+    let source = w.there.join("data.bin");
+    std::fs::write(&source, noise(5 << 20, 3)).unwrap();
+    let out = run(w.cp().arg("--verify").arg(w.remote(&source)).arg(&w.here));
+    out.assert_ok("verify a good copy");
+    assert_same_file(&source, &w.here.join("data.bin"));
+
+    // The file grows on the cluster while it is copied: the copy is what was there when it
+    // started, and the check must not call it good.
+    let growing = w.there.join("growing.log");
+    std::fs::write(&growing, noise(20 << 20, 4)).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, growing) = (stop.clone(), growing.clone());
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&growing)
+                .unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = f.write_all(b"one more line of the solver's log\n");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
+    let out = run(w.cp().arg("--verify").arg(w.remote(&growing)).arg(&w.here));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("SHA-256 differs"),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+#[test]
+fn refusals_say_why_and_change_nothing() {
+    let w = world();
+    std::fs::write(w.there.join("a.txt"), "a").unwrap();
+
+    // No such file on the cluster: exit 1, named.
+    let out = run(w
+        .cp()
+        .arg(w.remote(&w.there.join("missing.txt")))
+        .arg(&w.here));
+    assert_eq!(out.code(), Some(1));
+    assert!(
+        out.stderr_str()
+            .contains("missing.txt: no such file or folder on the cluster"),
+        "{}",
+        out.stderr_str()
+    );
+
+    // Several sources into something that is not a folder.
+    let file = w.here.join("not-a-folder");
+    std::fs::write(&file, "keep me").unwrap();
+    let out = run(w
+        .cp()
+        .arg(w.remote(&w.there.join("a.txt")))
+        .arg(w.remote(&w.there.join("a.txt")))
+        .arg(&file));
+    assert_eq!(out.code(), Some(1));
+    assert!(
+        out.stderr_str().contains("is not a folder"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+
+    // An unknown host in batch mode: the connection's error, 255, and nothing asked.
+    let out = run(w
+        .sb
+        .rk("rk-cp")
+        .args(["--batch", "-F", "none", "--known-hosts"])
+        .arg(w.sb.path().join("empty_known_hosts"))
+        .arg("-i")
+        .arg(&w.key)
+        .arg("-P")
+        .arg(w.sshd.port.to_string())
+        .arg(w.remote(&w.there.join("a.txt")))
+        .arg(&w.here));
+    assert_eq!(out.code(), Some(255), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str()
+            .contains("--batch (BatchMode) forbids asking"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(!w.here.join("a.txt").exists());
+
+    // Both sides local.
+    let out = run(w.cp().arg(w.there.join("a.txt")).arg(&w.here));
+    assert_eq!(out.code(), Some(1));
+    assert!(
+        out.stderr_str().contains("both sides are local"),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+#[test]
+fn a_server_that_refuses_permission_is_named_and_the_old_file_kept() {
+    // The server's sftp refuses to open files and to rename (sftp-server -P), as a read-only
+    // project folder would.
+    let w = world_with("Subsystem sftp internal-sftp -P open,rename,posix-rename\n");
+    std::fs::write(w.there.join("a.txt"), "on the cluster").unwrap();
+    let out = run(w.cp().arg(w.remote(&w.there.join("a.txt"))).arg(&w.here));
+    assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str()
+            .contains("a.txt: permission denied on the cluster"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(!w.here.join("a.txt").exists());
+
+    let local = w.here.join("b.txt");
+    std::fs::write(&local, "new").unwrap();
+    std::fs::write(w.there.join("b.txt"), "old").unwrap();
+    let out = run(w.cp().arg(&local).arg(w.remote(&w.there.join("b.txt"))));
+    assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str()
+            .contains("permission denied on the cluster"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.there.join("b.txt")).unwrap(),
+        "old"
+    );
+}
+
+/// A 4 MiB tmpfs mounted on `dir` (tests run as root), unmounted on drop.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path) -> SmallDisk {
+        std::fs::create_dir_all(dir).unwrap();
+        run(Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+            .arg(dir))
+        .assert_ok("mount a 4 MiB tmpfs");
+        SmallDisk(dir.to_path_buf())
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_keeps_the_partial_file_and_says_so() {
+    let w = world();
+    let source = w.there.join("big.bin");
+    std::fs::write(&source, noise(8 << 20, 9)).unwrap();
+    let disk = SmallDisk::mount(&w.here.join("small"));
+    let target = disk.0.join("big.bin");
+    let out = run(w.cp().arg(w.remote(&source)).arg(&target));
+    assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
+    assert!(!target.exists(), "a truncated file under the real name");
+    assert!(
+        out.stderr_str()
+            .contains("the disk is full; the partial file is kept"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(
+        disk.0.join(".big.bin.rk-part").exists(),
+        "the partial file is kept"
+    );
+}
