@@ -141,6 +141,11 @@ impl Sshd {
         }
     }
 
+    /// The listening server's PID (its session processes are its children).
+    pub fn pid(&self) -> Option<u32> {
+        self.server.as_ref().map(ChildGuard::id)
+    }
+
     /// Stops the listening server and every session process it forked (by PID).
     pub fn kill_all(&mut self) {
         if let Some(mut g) = self.server.take() {

@@ -10,11 +10,14 @@ use std::time::{Duration, Instant};
 use crate::{USAGE, cargo, workspace_root};
 
 mod connect;
+mod copy;
+mod delay;
 mod tools;
 mod tunnel;
 mod wine;
 
 use connect::connect_rows;
+use copy::copy_rows;
 use tools::{config_rows, keygen_rows, log_rows, write_big_log, write_config};
 use tunnel::tunnel_rows;
 use wine::wine_rows;
@@ -248,7 +251,9 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
             "--json" => json = Some(PathBuf::from(it.next().ok_or(USAGE)?)),
             "--only" => only.push(it.next().ok_or(USAGE)?.clone()),
             "--baseline" => baseline = Some(PathBuf::from(it.next().ok_or(USAGE)?)),
-            "keygen" | "log" | "config" | "connect" | "tunnel" | "wine" => groups.push(a.clone()),
+            "keygen" | "log" | "config" | "connect" | "tunnel" | "copy" | "wine" => {
+                groups.push(a.clone())
+            }
             _ => return Err(USAGE.into()),
         }
     }
@@ -256,7 +261,7 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
     // all on 2 cores; the full run is for figures worth quoting.
     let runs_given = runs.is_some();
     let runs = runs.unwrap_or(if quick { 5 } else { 51 });
-    let bin = build_release(&["rk-keygen", "rk-parse-log", "rk-connect"])?;
+    let bin = build_release(&["rk-keygen", "rk-parse-log", "rk-connect", "rk-cp"])?;
     let base = std::env::temp_dir().join(format!("rk-bench-{}", std::process::id()));
     let scratch = base.join("out");
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
@@ -290,6 +295,14 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
         _tunnels = bench.keep;
         rss_of = bench.rss;
         cpu_of = bench.cpu;
+    }
+    let mut copy_cpu = Vec::new();
+    let mut _copy_sshd = Vec::new();
+    if wants("copy") {
+        let bench = copy_rows(&bin, &base, quick)?;
+        rows.extend(bench.rows);
+        copy_cpu = bench.cpu;
+        _copy_sshd = bench.keep;
     }
     // Only when asked: it needs the Windows build and Wine.
     if groups.iter().any(|g| g == "wine") {
@@ -340,6 +353,23 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
                 }
             );
         }
+    }
+    for c in &copy_cpu {
+        let per_run = |t: &Mutex<(Duration, Duration, usize)>| {
+            t.lock().map_or((f64::NAN, f64::NAN), |t| {
+                let n = t.2.max(1) as f64;
+                (t.0.as_secs_f64() * 1e3 / n, t.1.as_secs_f64() * 1e3 / n)
+            })
+        };
+        let ((rk, rk_sshd), (scp, scp_sshd)) = (per_run(&c.rk), per_run(&c.anchor));
+        let wall = figures.iter().find(|f| f.work == c.work);
+        let bound =
+            wall.is_some_and(|f| rk_sshd >= 0.9 * f.rk_ms() && scp_sshd >= 0.9 * f.anchor_ms());
+        println!(
+            "CPU per run, {}: rk-cp {rk:.0} ms (sshd {rk_sshd:.0} ms), scp {scp:.0} ms (sshd {scp_sshd:.0} ms){}",
+            c.work,
+            if bound { " — sshd-bound" } else { "" }
+        );
     }
     let _ = std::fs::remove_dir_all(&base);
 

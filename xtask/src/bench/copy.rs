@@ -1,0 +1,261 @@
+//! Copy rows: rk-cp against OpenSSH's scp (SFTP protocol, its default since 9.0), both ways,
+//! one big file and a folder of many small ones, on plain loopback and through a 50 ms delay
+//! line. Each run starts from an empty target; sshd's CPU per run is what its listener reaped
+//! from the session processes of that run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{Probe, Row, Target, delay, ed25519_sshd};
+
+/// CPU seconds per side, summed over the runs, for the report.
+#[derive(Default)]
+pub(super) struct CopyCpu {
+    pub(super) work: &'static str,
+    pub(super) rk: Mutex<(Duration, Duration, usize)>,
+    pub(super) anchor: Mutex<(Duration, Duration, usize)>,
+}
+
+pub(super) struct CopyBench {
+    pub(super) rows: Vec<Row>,
+    pub(super) cpu: Vec<Arc<CopyCpu>>,
+    pub(super) keep: Vec<rk_e2e::Sshd>,
+}
+
+/// CPU time the process's reaped children used (user + system).
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage only writes into the struct we pass.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// CPU time the sshd listener's reaped children (the session processes) used.
+fn sshd_children_cpu(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // cutime and cstime are fields 16 and 17 of the line, 14 and 15 after the name.
+    let ticks: u64 = [13, 14]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Duration::from_secs_f64(ticks as f64 / hz)
+}
+
+/// Runs `cmd` from an empty `target_dir`; returns the wall time and adds the CPU of the client
+/// and of sshd to `cpu`.
+fn timed(
+    mut cmd: Command,
+    target_dir: &Path,
+    sshd_pid: u32,
+    cpu: &Mutex<(Duration, Duration, usize)>,
+) -> Result<Duration, String> {
+    let _ = std::fs::remove_dir_all(target_dir);
+    std::fs::create_dir_all(target_dir).map_err(|e| e.to_string())?;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let (client0, sshd0) = (children_cpu(), sshd_children_cpu(sshd_pid));
+    let start = Instant::now();
+    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
+    let elapsed = start.elapsed();
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    // sshd reaps its session process just after the client leaves.
+    std::thread::sleep(Duration::from_millis(30));
+    if let Ok(mut c) = cpu.lock() {
+        c.0 += children_cpu() - client0;
+        c.1 += sshd_children_cpu(sshd_pid).saturating_sub(sshd0);
+        c.2 += 1;
+    }
+    Ok(elapsed)
+}
+
+/// The files the rows copy: one big file and a folder of small ones.
+fn inputs(base: &Path, quick: bool) -> Result<(PathBuf, PathBuf), String> {
+    let big = base.join("copy-src/big.bin");
+    let small = base.join("copy-src/small");
+    std::fs::create_dir_all(&small).map_err(|e| e.to_string())?;
+    let size_mib = if quick { 128 } else { 1024 };
+    {
+        use std::io::Write;
+        let mut f =
+            std::io::BufWriter::new(std::fs::File::create(&big).map_err(|e| e.to_string())?);
+        let block: Vec<u8> = (0..1024 * 1024u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        for _ in 0..size_mib {
+            f.write_all(&block).map_err(|e| e.to_string())?;
+        }
+    }
+    let files = if quick { 500 } else { 2000 };
+    for i in 0..files {
+        let body: Vec<u8> = (0..16 * 1024u32).map(|j| (j ^ i) as u8).collect();
+        std::fs::write(small.join(format!("log-{i:05}.txt")), body).map_err(|e| e.to_string())?;
+    }
+    Ok((big, small))
+}
+
+pub(super) fn copy_rows(bin: &Path, base: &Path, quick: bool) -> Result<CopyBench, String> {
+    let (key, sshd) = ed25519_sshd(&base.join("copy-keys"))?;
+    let sshd_pid = sshd.pid().ok_or("sshd has no pid")?;
+    let (big, small) = inputs(base, quick)?;
+    let far = delay::start(sshd.port, Duration::from_millis(50))?;
+    let user = rk_e2e::current_user();
+    let out = base.join("copy-out");
+    let kh = base.join("copy-known-hosts");
+    let mut rows = Vec::new();
+    let mut cpu = Vec::new();
+    let mib = if quick { "128 MiB" } else { "1 GiB" };
+    let n = if quick { "500" } else { "2000" };
+    let cases: Vec<(String, bool, bool, Target)> = vec![
+        (
+            format!("cp {mib} down, loopback"),
+            false,
+            false,
+            Target::Ratio(0.9),
+        ),
+        (
+            format!("cp {mib} up, loopback"),
+            true,
+            false,
+            Target::Ratio(0.9),
+        ),
+        (
+            format!("cp {n}×16K -r down, loopback"),
+            false,
+            true,
+            Target::Ratio(0.5),
+        ),
+        (
+            format!("cp {n}×16K -r up, loopback"),
+            true,
+            true,
+            Target::Ratio(0.5),
+        ),
+        (
+            format!("cp {mib} down, 50 ms"),
+            false,
+            false,
+            Target::Ratio(0.25),
+        ),
+        (
+            format!("cp {mib} up, 50 ms"),
+            true,
+            false,
+            Target::Ratio(0.25),
+        ),
+        (
+            format!("cp {n}×16K -r down, 50 ms"),
+            false,
+            true,
+            Target::Ratio(0.2),
+        ),
+        (
+            format!("cp {n}×16K -r up, 50 ms"),
+            true,
+            true,
+            Target::Ratio(0.2),
+        ),
+    ];
+    for (work, up, tree, target) in cases {
+        let work: &'static str = Box::leak(work.into_boxed_str());
+        let port = if work.ends_with("50 ms") {
+            far
+        } else {
+            sshd.port
+        };
+        let source = if tree { small.clone() } else { big.clone() };
+        let row_cpu = Arc::new(CopyCpu {
+            work,
+            ..Default::default()
+        });
+        cpu.push(Arc::clone(&row_cpu));
+        let side = |rk: bool| {
+            let (bin, key, kh, user, out, source) = (
+                bin.to_path_buf(),
+                key.clone(),
+                kh.clone(),
+                user.clone(),
+                out.clone(),
+                source.clone(),
+            );
+            let row_cpu = Arc::clone(&row_cpu);
+            Probe::Custom(Box::new(move || {
+                let dest = out.join("dest");
+                let remote = |p: &Path| format!("{user}@127.0.0.1:{}", p.display());
+                let (from, to) = if up {
+                    (source.display().to_string(), remote(&dest))
+                } else {
+                    (remote(&source), dest.display().to_string())
+                };
+                let mut cmd = if rk {
+                    let mut c = Command::new(bin.join("rk-cp"));
+                    c.args([
+                        "-q",
+                        "-F",
+                        "none",
+                        "--no-agent",
+                        "--accept-new",
+                        "--known-hosts",
+                    ])
+                    .arg(&kh)
+                    .arg("-i")
+                    .arg(&key)
+                    .arg("-P")
+                    .arg(port.to_string());
+                    c
+                } else {
+                    let mut c = Command::new("scp");
+                    c.args([
+                        "-q",
+                        "-F",
+                        "none",
+                        "-o",
+                        "BatchMode=yes",
+                        "-o",
+                        "StrictHostKeyChecking=no",
+                        "-o",
+                        "UserKnownHostsFile=/dev/null",
+                        "-o",
+                        "LogLevel=ERROR",
+                    ])
+                    .arg("-i")
+                    .arg(&key)
+                    .arg("-P")
+                    .arg(port.to_string());
+                    c
+                };
+                if tree {
+                    cmd.arg("-r");
+                }
+                // Into the (empty) folder `dest`: a file keeps its name, a folder its own.
+                cmd.arg(from).arg(format!("{to}/"));
+                let counter = if rk { &row_cpu.rk } else { &row_cpu.anchor };
+                timed(cmd, &dest, sshd_pid, counter)
+            }))
+        };
+        rows.push(Row {
+            work,
+            target,
+            quick_runs: Some(3),
+            rk: side(true),
+            anchor: side(false),
+        });
+    }
+    Ok(CopyBench {
+        rows,
+        cpu,
+        keep: vec![sshd],
+    })
+}
