@@ -521,3 +521,80 @@ fn a_full_disk_keeps_the_partial_file_and_says_so() {
         "the partial file is kept"
     );
 }
+
+#[test]
+fn from_the_saved_job_from_a_log_and_through_a_jump_host() {
+    let w = world();
+    let source = w.there.join("result.dat");
+    std::fs::write(&source, noise(3 << 20, 11)).unwrap();
+    let state = w.sb.path().join("state");
+    let log = w.sb.write(
+        "job.log",
+        &format!(
+            "2026-11-24 16:07:03 SSH access: the job username is {} and the public IP address is 127.0.0.1, port {}\n",
+            current_user(),
+            w.sshd.port
+        ),
+    );
+    run(w
+        .sb
+        .rk("rk-parse-log")
+        .args(["--save", "--allow-private"])
+        .arg(&log)
+        .env("XDG_STATE_HOME", &state))
+    .assert_ok("--save");
+
+    // job: is the saved job (no -P: the port comes from the log).
+    let mut cmd = w.sb.rk("rk-cp");
+    cmd.arg("--known-hosts")
+        .arg(w.sb.known_hosts())
+        .args(["--accept-new", "-F", "none", "-i"])
+        .arg(&w.key)
+        .arg(format!("job:{}", source.display()))
+        .arg(w.here.join("saved.dat"))
+        .env("XDG_STATE_HOME", &state);
+    let out = run(&mut cmd);
+    out.assert_ok("job: from the saved job");
+    assert!(
+        out.stderr_str().contains("connecting to the saved job"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_same_file(&source, &w.here.join("saved.dat"));
+
+    // --from-log: job: is that log's job (no saved job needed).
+    let mut cmd = w.sb.rk("rk-cp");
+    cmd.arg("--known-hosts")
+        .arg(w.sb.known_hosts())
+        .args([
+            "--accept-new",
+            "-F",
+            "none",
+            "--allow-private",
+            "--from-log",
+        ])
+        .arg(&log)
+        .arg("-i")
+        .arg(&w.key)
+        .arg(format!("job:{}", source.display()))
+        .arg(w.here.join("from-log.dat"));
+    run(&mut cmd).assert_ok("job: from --from-log");
+    assert_same_file(&source, &w.here.join("from-log.dat"));
+
+    // Through a jump host: a second sshd is the head node, the first one behind it.
+    let head = Sshd::start(&[fixtures().join("keys/openssh/ed25519.pub").as_path()]);
+    let out = run(w
+        .cp()
+        .arg("-J")
+        .arg(format!("{}@127.0.0.1:{}", current_user(), head.port))
+        .arg("-v")
+        .arg(w.remote(&source))
+        .arg(w.here.join("jumped.dat")));
+    out.assert_ok("through -J");
+    assert_same_file(&source, &w.here.join("jumped.dat"));
+    assert!(
+        out.stderr_str().contains("opening a channel to 127.0.0.1"),
+        "{}",
+        out.stderr_str()
+    );
+}

@@ -60,7 +60,7 @@ fn dist_archive_is_complete_and_usable() {
         assert!(root.join(doc).is_file(), "{doc}");
     }
 
-    for name in ["rk-keygen", "rk-copy-pubkey", "rk-parse-log", "rk-connect"] {
+    for name in BINARIES {
         let exe = root.join("bin").join(name);
         let version = run(Command::new(&exe).arg("--version"));
         version.assert_ok("--version");
@@ -182,7 +182,7 @@ fn xtask_install_puts_binaries_man_pages_and_completions_under_the_prefix() {
         "{}",
         out.stdout_str()
     );
-    for name in ["rk-keygen", "rk-copy-pubkey", "rk-parse-log", "rk-connect"] {
+    for name in BINARIES {
         let exe = prefix.join("bin").join(name);
         run(Command::new(&exe).arg("--version")).assert_ok("installed --version");
         let page = prefix.join("share/man/man1").join(format!("{name}.1"));

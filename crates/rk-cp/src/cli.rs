@@ -11,6 +11,14 @@ for the job saved by rk-parse-log --save (--from-log FILE: that log's job). Anyt
 local path (on Windows, C:\\data and \\\\server\\share are local). A relative remote path starts
 in your home folder on the cluster; ~/ means the same.
 
+Safe and resumable: a file is written under a temporary name beside the target
+(.NAME.rk-part) and renamed into place once whole, so an interrupted copy never leaves a
+truncated file under the real name and never destroys the old target. Run the same command
+again to continue: a partial file whose last bytes match the source is continued, else it
+starts over (--no-resume: always start over).
+
+Fast: several SFTP channels over one login (-n), many large requests in flight on each.
+
 Examples:
   rk-cp job:results/out.h5 .                 fetch one result file
   rk-cp -r job:results ./results             fetch a whole folder
@@ -19,14 +27,6 @@ Examples:
   rk-cp -r inputs uprod_00Grm@3.80.3.168:case1/   to an address from the job log
   rk-cp --node node2 job:/scratch/log.txt .  from a compute node, through the head node
   rk-cp --verify job:big.tar .               and check SHA-256 on both sides
-
-Safe and resumable: a file is written under a temporary name beside the target
-(.NAME.rk-part) and renamed into place once whole, so an interrupted copy never leaves a
-truncated file under the real name and never destroys the old target. Run the same command
-again to continue: a partial file whose last bytes match the source is continued, else it
-starts over (--no-resume: always start over).
-
-Fast: several SFTP channels over one login (-n), many large requests in flight on each.
 
 Exit status:
   0    everything was copied
