@@ -678,7 +678,13 @@ fn the_zip_has_the_tools_docs_completions_and_a_checksum() {
         .iter()
         .map(|s| format!("{stem}/{s}"))
         .collect();
-    for tool in ["rk-connect", "rk-copy-pubkey", "rk-keygen", "rk-parse-log"] {
+    for tool in [
+        "rk-connect",
+        "rk-copy-pubkey",
+        "rk-cp",
+        "rk-keygen",
+        "rk-parse-log",
+    ] {
         expected.push(format!("{stem}/{tool}.exe"));
         expected.push(format!("{stem}/completions/{tool}.ps1"));
     }

@@ -581,3 +581,46 @@ fn exe_dash_w_joins_stdio_to_a_port_the_cluster_reaches() {
     out.assert_ok("-W under Wine");
     assert_eq!(sha256_hex(&out.stdout), sha256_hex(&payload));
 }
+
+#[test]
+#[ignore = "Windows .exe under Wine: run by cargo xtask windows test"]
+fn exe_rk_cp_copies_both_ways_with_drive_paths_and_the_profiles_key() {
+    let _places = rk_e2e::wine::default_places();
+    let w = world(&["openssh/ed25519.pub"]);
+    let ssh_dir = rk_e2e::wine::wine().profile().join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).unwrap();
+    std::fs::copy(
+        fixtures().join("keys/openssh/ed25519"),
+        ssh_dir.join("id_ed25519"),
+    )
+    .unwrap();
+    set_mode(&ssh_dir.join("id_ed25519"), 0o600);
+    let there = w.sb.path().join("there");
+    std::fs::create_dir_all(&there).unwrap();
+    let data: Vec<u8> = (0..3u32 << 20)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(there.join("data.bin"), &data).unwrap();
+    let rk_cp = || {
+        let mut c = w.sb.rk("rk-cp");
+        c.args(["--no-agent", "--accept-new", "-F", "none", "--known-hosts"])
+            .arg(windows_path(&w.known_hosts()))
+            .arg("-P")
+            .arg(w.sshd.port.to_string());
+        c
+    };
+    let remote = |p: &Path| format!("{}@127.0.0.1:{}", current_user(), p.display());
+
+    // Download to a drive-letter path (Z:\… is this machine's /): never read as host "Z".
+    let local = w.sb.win("fetched.bin");
+    assert!(local.starts_with(r"Z:\"), "{local}");
+    let out = run(rk_cp().arg(remote(&there.join("data.bin"))).arg(&local));
+    out.assert_ok("rk-cp.exe download");
+    assert!(std::fs::read(w.sb.path().join("fetched.bin")).unwrap() == data);
+
+    // And back up from it.
+    let out = run(rk_cp().arg(&local).arg(remote(&there.join("up.bin"))));
+    out.assert_ok("rk-cp.exe upload");
+    assert!(std::fs::read(there.join("up.bin")).unwrap() == data);
+    assert!(!there.join(".up.bin.rk-part").exists());
+}
