@@ -49,7 +49,7 @@ pub fn run(cli: Cli) -> i32 {
 async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
     let mut plan = Plan::new(&cli)?;
     if cli.print_config {
-        settings::print_config(&plan);
+        settings::print::print_config(&plan);
         return Ok(0);
     }
     plan.settings.check_work()?;

@@ -181,7 +181,9 @@ async fn copy_files(cli: Cli) -> Result<(), Error> {
     };
     let total: u64 = plan.files.iter().map(|f| f.size).sum();
     let progress = copy::progress::Progress::new(total, plan.files.len(), options.quiet);
+    let budget = copy::budget::Budget::new(copy::IN_FLIGHT_BYTES);
     let cx = Context {
+        budget: &budget,
         preserve: cli.preserve,
         resume: !cli.no_resume,
         verify: cli.verify,

@@ -3,7 +3,7 @@
 //! what was typed; [`Plan`] is what will be done: the route and connection options (for
 //! `rk-ssh`) and rk-connect's own [`Settings`].
 
-mod print;
+pub(crate) mod print;
 
 use rk_core::ssh_config::Setting;
 use rk_ssh::{ConnectOptions, HostKeyPolicy, Log, Route, RouteRequest, Terminal};
@@ -12,8 +12,6 @@ use crate::cli::Cli;
 use crate::error::Error;
 use crate::forward::Forwards;
 use crate::session::{escape, stdio};
-
-pub(crate) use print::print_config;
 
 /// `-t`, `-T` or RequestTTY.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -116,18 +116,22 @@ async fn fetch(
     file.seek(SeekFrom::Start(start))
         .map_err(|e| local_error(part, &e))?;
     let chunk = u64::from(sftp.read_len);
-    let read = |offset: u64, len: u64| async move {
-        (offset, len, sftp.raw.read(handle, offset, len as u32).await)
+    let read = |offset: u64, len: u64, permit| async move {
+        let result = sftp.raw.read(handle, offset, len as u32).await;
+        (offset, len, result, permit)
     };
     let mut in_flight = FuturesOrdered::new();
     let mut next = start;
     loop {
         while in_flight.len() < READS_IN_FLIGHT && next < job.size {
             let len = chunk.min(job.size - next);
-            in_flight.push_back(read(next, len));
+            let Some(permit) = cx.budget.take(len, in_flight.is_empty()).await else {
+                break;
+            };
+            in_flight.push_back(read(next, len, permit));
             next += len;
         }
-        let Some((offset, len, result)) = in_flight.next().await else {
+        let Some((offset, len, result, _permit)) = in_flight.next().await else {
             break;
         };
         let mut data = data_or_eof(result, &job.remote)?;

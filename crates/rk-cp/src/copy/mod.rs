@@ -2,6 +2,7 @@
 //! channel of the pool ([`download`], [`upload`]), checked afterwards with `--verify`
 //! ([`verify`]), under one progress line ([`progress`]).
 
+pub(crate) mod budget;
 mod download;
 pub(crate) mod plan;
 pub(crate) mod progress;
@@ -21,6 +22,9 @@ use crate::local::set_mode;
 use crate::remote::{Pool, explain};
 use plan::{Job, Plan};
 use progress::Progress;
+
+/// Requests in flight, all files together: one file's full pipeline (64 reads of 255 KiB).
+pub(crate) const IN_FLIGHT_BYTES: u64 = 16 << 20;
 
 /// How many bytes at the end of a partial file are compared with the source before continuing.
 pub(crate) const RESUME_WINDOW: u64 = 64 * 1024;
@@ -42,6 +46,8 @@ pub(crate) struct Context<'a> {
     pub(crate) verify: bool,
     pub(crate) quiet: bool,
     pub(crate) progress: &'a Progress,
+    /// Memory for requests in flight, shared by all files.
+    pub(crate) budget: &'a budget::Budget,
     pub(crate) log: &'a Log,
 }
 

@@ -96,6 +96,17 @@ pub(crate) async fn download(
         }
     }
     let target_is_dir = target.is_dir();
+    let names_a_folder = target
+        .to_string_lossy()
+        .chars()
+        .last()
+        .is_some_and(std::path::is_separator);
+    if names_a_folder && !target_is_dir {
+        return Err(Error::Usage(format!(
+            "{}: no such folder here (create it first, or leave out the trailing separator)",
+            target.display()
+        )));
+    }
     check_target(
         paths.len() + plan.refused.len(),
         target_is_dir,
@@ -193,6 +204,11 @@ pub(crate) async fn upload(
         Err(e) if remote::is_status(&e, russh_sftp::protocol::StatusCode::NoSuchFile) => false,
         Err(e) => return Err(Error::Usage(explain(&e, target))),
     };
+    if target.ends_with('/') && !target_is_dir {
+        return Err(Error::Usage(format!(
+            "{target}: no such folder on the cluster (create it first, or leave out the trailing /)"
+        )));
+    }
     check_target(sources.len(), target_is_dir, target)?;
     for source in sources {
         // A file named on the command line is followed if it is a link, as scp does.

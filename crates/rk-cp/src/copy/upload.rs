@@ -129,14 +129,20 @@ async fn send(
     file.seek(SeekFrom::Start(start))
         .map_err(|e| local_error(&job.local, &e))?;
     let chunk = u64::from(sftp.write_len);
-    let write = |offset: u64, data: Vec<u8>| async move {
+    let write = |offset: u64, data: Vec<u8>, permit| async move {
         let len = data.len() as u64;
-        (len, sftp.raw.write(handle, offset, data).await)
+        let result = sftp.raw.write(handle, offset, data).await;
+        drop(permit);
+        (len, result)
     };
     let mut in_flight = FuturesUnordered::new();
     let mut next = start;
     loop {
         while in_flight.len() < WRITES_IN_FLIGHT && next < job.size {
+            let want = chunk.min(job.size - next);
+            let Some(permit) = cx.budget.take(want, in_flight.is_empty()).await else {
+                break;
+            };
             let mut data = vec![0u8; chunk.min(job.size - next) as usize];
             let n = read_full(file, &mut data).map_err(|e| local_error(&job.local, &e))?;
             if n == 0 {
@@ -146,7 +152,7 @@ async fn send(
                 ));
             }
             data.truncate(n);
-            in_flight.push(write(next, data));
+            in_flight.push(write(next, data, permit));
             next += n as u64;
         }
         let Some((len, result)) = in_flight.next().await else {

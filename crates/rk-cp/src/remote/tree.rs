@@ -4,7 +4,7 @@
 use glob::{MatchOptions, Pattern};
 use russh_sftp::protocol::FileAttributes;
 
-use super::{Sftp, explain};
+use super::sftp::{Sftp, explain};
 
 /// A file or folder found on the cluster, with its path relative to where the walk started.
 #[derive(Debug)]

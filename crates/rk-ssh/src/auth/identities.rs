@@ -7,9 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use rk_core::fs::display_path;
 use rk_core::keys::{self, KeyFile};
-use rk_core::term;
 
-use super::Login;
 use crate::{error::Error, log::Log, options::ConnectOptions};
 
 /// A key file to offer, and its key once decrypted.
@@ -17,12 +15,12 @@ pub(crate) struct Identity {
     pub(super) path: PathBuf,
     pub(super) file: KeyFile,
     /// The key once decrypted (None: skipped), so a passphrase is asked once for all hops.
-    unlocked: OnceLock<Option<Arc<russh::keys::PrivateKey>>>,
+    pub(super) unlocked: OnceLock<Option<Arc<russh::keys::PrivateKey>>>,
 }
 
 impl Identity {
     /// The name a user recognises the key by: its comment, else its file.
-    fn label(&self) -> String {
+    pub(super) fn label(&self) -> String {
         let public = self.file.public_key();
         if !public.comment().is_empty() {
             return public.comment().as_str_lossy().to_string();
@@ -95,51 +93,4 @@ fn check_permissions(path: &Path, allow_loose: bool) -> Result<(), Error> {
         }),
         _ => Ok(()),
     }
-}
-
-/// Decrypts `id`: the passphrase from `--passphrase-file`, else asked (3 tries); None when it
-/// cannot be asked (the key is then skipped, as ssh does).
-fn unlock(id: &Identity, login: &Login<'_>) -> Result<Option<russh::keys::PrivateKey>, Error> {
-    if !id.file.is_encrypted() {
-        return Ok(Some(id.file.decrypt(&id.path, None)?));
-    }
-    let prompt = format!(
-        "Passphrase for key \"{}\" ({}): ",
-        id.label(),
-        display_path(&id.path)
-    );
-    if let Some(f) = &login.options.passphrase_file {
-        let pass = term::passphrase_from_file(f)?;
-        return Ok(Some(id.file.decrypt(&id.path, Some(pass.as_bytes()))?));
-    }
-    if let Some(why_not) = login.prompt.unavailable() {
-        login.log.warn(format!(
-            "{} is encrypted and {why_not} for its passphrase (use --passphrase-file); skipping it.",
-            display_path(&id.path),
-        ));
-        return Ok(None);
-    }
-    for attempt in 0..3 {
-        let pass = login.prompt.passphrase(&prompt)?;
-        match id.file.decrypt(&id.path, Some(pass.as_bytes())) {
-            Ok(k) => return Ok(Some(k)),
-            Err(rk_core::Error::WrongPassphrase { .. }) if attempt < 2 => {
-                login.prompt.tell("Incorrect passphrase, try again.");
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(None)
-}
-
-/// The key of `id`, decrypted once (asking for its passphrase the first time only).
-pub(super) fn unlocked(
-    id: &Identity,
-    login: &Login<'_>,
-) -> Result<Option<Arc<russh::keys::PrivateKey>>, Error> {
-    if let Some(key) = id.unlocked.get() {
-        return Ok(key.clone());
-    }
-    let key = unlock(id, login)?.map(Arc::new);
-    Ok(id.unlocked.get_or_init(|| key).clone())
 }

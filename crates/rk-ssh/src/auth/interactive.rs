@@ -5,7 +5,7 @@
 
 use russh::client::{self, KeyboardInteractiveAuthResponse};
 
-use super::{Login, method_names};
+use super::login::{Login, method_names};
 use crate::connect::handler::Handle;
 use crate::error::Error;
 use crate::prompt::Question;

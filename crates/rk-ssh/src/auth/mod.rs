@@ -3,6 +3,8 @@
 
 mod identities;
 mod interactive;
+mod login;
+mod unlock;
 
 use rk_core::fingerprint::{self, FingerprintHash};
 use rk_core::fs::display_path;
@@ -10,21 +12,12 @@ use russh::client;
 use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey};
 
 use crate::connect::handler::Handle;
+use crate::error::Error;
 use crate::error::NotAsked;
-use crate::prompt::Prompt;
-use crate::{error::Error, log::Log, options::ConnectOptions};
 pub(crate) use identities::{Identity, load_identities};
 use interactive::Attempt;
-
-/// Who logs in where, and with what.
-pub(crate) struct Login<'a> {
-    pub(crate) user: &'a str,
-    pub(crate) host: &'a str,
-    pub(crate) identities: &'a [Identity],
-    pub(crate) options: &'a ConnectOptions,
-    pub(crate) prompt: &'a dyn Prompt,
-    pub(crate) log: &'a Log,
-}
+pub(crate) use login::Login;
+use login::method_names;
 
 /// What has happened so far: what was offered, and what the server said it still accepts.
 struct Progress {
@@ -189,7 +182,7 @@ async fn with_key_files(
                 path: display_path(&id.path),
             });
         }
-        let Some(key) = identities::unlocked(id, login)? else {
+        let Some(key) = unlock::unlocked(id, login)? else {
             continue;
         };
         let public = key.public_key().clone();
@@ -244,12 +237,4 @@ async fn typed(
         }
     }
     Ok(false)
-}
-
-/// The method names of a russh method set, as the server sent them (`publickey`, `password`…).
-fn method_names(methods: &russh::MethodSet) -> Vec<String> {
-    methods
-        .iter()
-        .map(|m| <&str>::from(m).to_string())
-        .collect()
 }
