@@ -1,8 +1,6 @@
 //! The command line of `rk-cp`: scp's shape and flags, plus rk-connect's ways of naming the
 //! cluster (the saved job, `--from-log`, `--node`).
 
-use std::path::PathBuf;
-
 use clap::Parser;
 
 const AFTER_HELP: &str = "\
@@ -42,7 +40,7 @@ Exit status:
 )]
 pub struct Cli {
     /// Sources, then the target: local paths, or HOST:PATH / USER@HOST:PATH / job:PATH
-    #[arg(value_name = "SOURCE... TARGET", required = true, num_args = 2..)]
+    #[arg(value_name = "PATH", required = true, num_args = 2..)]
     pub paths: Vec<String>,
 
     /// Copy folders and everything in them (symbolic links inside are skipped, with a note)
@@ -56,70 +54,6 @@ pub struct Cli {
     /// Port of the cluster (default: the destination's, else 32100 then 22)
     #[arg(short = 'P', value_name = "PORT")]
     pub port: Option<u16>,
-
-    /// Private key (OpenSSH, .ppk, PEM); repeatable. Default: ~/.ssh/id_rsa, id_ed25519, id_ecdsa
-    #[arg(short = 'i', value_name = "KEY")]
-    pub identity: Vec<PathBuf>,
-
-    /// Reach the host through jump hosts, as ssh -J ([USER@]HOST[:PORT], comma-separated)
-    #[arg(short = 'J', value_name = "[USER@]HOST[:PORT],...")]
-    pub jump: Option<String>,
-
-    /// Copy to or from a compute node of the job, through its head node (port 22)
-    #[arg(long, value_name = "[USER@]NODE[:PORT]")]
-    pub node: Option<String>,
-
-    /// OpenSSH client config (default ~/.ssh/config; `none` reads none)
-    #[arg(short = 'F', value_name = "FILE")]
-    pub ssh_config: Option<PathBuf>,
-
-    /// An ssh config option for this run, as ssh -o (e.g. -o ConnectTimeout=5); repeatable
-    #[arg(short = 'o', value_name = "KEYWORD=VALUE")]
-    pub options: Vec<String>,
-
-    /// job: is the job of this log (FILE) instead of the saved one
-    #[arg(long, value_name = "FILE")]
-    pub from_log: Option<PathBuf>,
-
-    /// With --from-log: accept a private/loopback address (VPN or on-premises clusters)
-    #[arg(long)]
-    pub allow_private: bool,
-
-    /// known_hosts file (default ~/.ssh/known_hosts)
-    #[arg(long, value_name = "FILE")]
-    pub known_hosts: Option<PathBuf>,
-
-    /// Trust and remember an unknown host key without asking (StrictHostKeyChecking=accept-new)
-    #[arg(long)]
-    pub accept_new: bool,
-
-    /// Never ask anything (host key, passphrase, password): fail at once instead (BatchMode)
-    #[arg(long)]
-    pub batch: bool,
-
-    /// Read the key's passphrase from the first line of FILE (for scripts)
-    #[arg(long, value_name = "FILE")]
-    pub passphrase_file: Option<PathBuf>,
-
-    /// Do not use ssh-agent keys
-    #[arg(long)]
-    pub no_agent: bool,
-
-    /// Offer only the keys given with -i or IdentityFile (as ssh's IdentitiesOnly)
-    #[arg(long)]
-    pub identities_only: bool,
-
-    /// Use keys whose files others can read (OpenSSH refuses them)
-    #[arg(long)]
-    pub allow_loose_key_permissions: bool,
-
-    /// Give up connecting after SECS (default 15; ConnectTimeout in ssh config)
-    #[arg(long, value_name = "SECS")]
-    pub connect_timeout: Option<u64>,
-
-    /// Cipher, or a comma-separated list in preference order, as scp -c
-    #[arg(short = 'c', value_name = "CIPHER")]
-    pub cipher: Option<String>,
 
     /// SFTP channels over the one login (files in parallel); sshd allows 10 by default
     #[arg(short = 'n', long = "channels", value_name = "N", default_value_t = 4,
@@ -141,6 +75,10 @@ pub struct Cli {
     /// Quiet: no progress and no notices; warnings and errors are still shown
     #[arg(short = 'q')]
     pub quiet: bool,
+
+    /// How to reach the cluster: keys, jump hosts, ssh config, host keys (as rk-connect)
+    #[command(flatten)]
+    pub connect: rk_ssh::ConnectArgs,
 }
 
 impl Cli {

@@ -16,7 +16,7 @@ mod remote;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rk_ssh::{ConnectOptions, Connector, HostKeyPolicy, Log, Route, RouteRequest, Terminal};
+use rk_ssh::{ConnectOptions, Connector, Log, Route, RouteRequest, Terminal};
 
 use cli::Cli;
 use copy::{Context, Direction};
@@ -110,7 +110,7 @@ fn sides(paths: &[String]) -> Result<Sides, Error> {
 fn route_request(cli: &Cli, host: &Host) -> Result<RouteRequest, Error> {
     let destination = match host {
         Host::Job => None,
-        Host::Named(h) if cli.from_log.is_some() => {
+        Host::Named(h) if cli.connect.from_log.is_some() => {
             return Err(Error::Usage(format!(
                 "--from-log names the job of job:PATH, but the cluster side is {h}: write job:PATH, or leave out --from-log"
             )));
@@ -118,34 +118,16 @@ fn route_request(cli: &Cli, host: &Host) -> Result<RouteRequest, Error> {
         Host::Named(h) => Some(h.clone()),
     };
     Ok(RouteRequest {
-        destination,
-        from_log: cli.from_log.clone(),
-        allow_private: cli.allow_private,
         port: cli.port,
-        identities: cli.identity.clone(),
-        jump: cli.jump.clone(),
-        node: cli.node.clone(),
-        ssh_config: cli.ssh_config.clone(),
-        options: cli.options.clone(),
         forward_agent: Some(false),
-        ask_login: true,
-        ..Default::default()
+        ..cli.connect.route_request(destination)
     })
 }
 
 fn connect_options(cli: &Cli) -> ConnectOptions {
     ConnectOptions {
-        known_hosts: cli.known_hosts.clone(),
-        host_keys: cli.accept_new.then_some(HostKeyPolicy::AcceptNew),
-        connect_timeout: cli.connect_timeout,
-        ciphers: cli.cipher.clone(),
-        batch: cli.batch,
-        identities_only: cli.identities_only,
-        no_agent: cli.no_agent,
-        allow_loose_key_permissions: cli.allow_loose_key_permissions,
-        passphrase_file: cli.passphrase_file.clone(),
         quiet: cli.quiet,
-        ..Default::default()
+        ..cli.connect.connect_options()
     }
 }
 
@@ -154,7 +136,9 @@ async fn copy_files(cli: Cli) -> Result<(), Error> {
     let sides = sides(&cli.paths)?;
     let route = Route::resolve(
         &route_request(&cli, &sides.host)?,
-        &Terminal { batch: cli.batch },
+        &Terminal {
+            batch: cli.connect.batch,
+        },
         &log,
     )?;
     let mut options = connect_options(&cli);

@@ -13,10 +13,13 @@
 //!    keyboard-interactive, password), asking the user only through [`Prompt`].
 //! 4. The [`Connection`] opens session, subsystem (`sftp`) and `direct-tcpip` channels.
 //!
+//! The tools take the flags for all of this as one group, [`ConnectArgs`].
+//!
 //! Every failure is an [`Error`] whose message names the next step; messages name the tool
 //! through [`Log`].
 
 mod agent;
+mod args;
 mod auth;
 mod connect;
 mod error;
@@ -26,6 +29,7 @@ mod prompt;
 mod route;
 
 pub use agent::forwardable as agent_to_forward;
+pub use args::ConnectArgs;
 pub use connect::{Client, Connection, Connector, ForwardedTcpip, Handle, direct_tcpip};
 pub use error::{EXIT_CONNECTION, Error, NotAsked};
 pub use log::Log;

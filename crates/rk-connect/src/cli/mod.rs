@@ -1,8 +1,6 @@
 //! The command line of `rk-connect`: OpenSSH's flags where they exist, plus the platform's
 //! workflow (job logs, port 32100 or 22, waiting for the cluster).
 
-use std::path::PathBuf;
-
 use clap::Parser;
 
 const AFTER_HELP: &str = "\
@@ -59,40 +57,6 @@ pub struct Cli {
     #[arg(short = 'l', value_name = "USER")]
     pub login: Option<String>,
 
-    /// Private key (OpenSSH, .ppk, PEM); repeatable. Default: ~/.ssh/id_rsa, id_ed25519, id_ecdsa
-    #[arg(short = 'i', value_name = "KEY")]
-    pub identity: Vec<PathBuf>,
-
-    /// Read the key's passphrase from the first line of FILE (for scripts)
-    #[arg(long, value_name = "FILE")]
-    pub passphrase_file: Option<PathBuf>,
-
-    /// Use keys whose files others can read (OpenSSH refuses them)
-    #[arg(long)]
-    pub allow_loose_key_permissions: bool,
-
-    /// Do not use ssh-agent keys
-    #[arg(long)]
-    pub no_agent: bool,
-
-    /// Offer only the keys given with -i or IdentityFile (the agent's only where it holds one
-    /// of them), as ssh's IdentitiesOnly: a server that allows few attempts is not used up by
-    /// the agent's other keys
-    #[arg(long)]
-    pub identities_only: bool,
-
-    /// Reach DESTINATION through jump hosts, each a full SSH connection (host key checked,
-    /// authenticated) carried over the previous one, as ssh -J. Comma-separated; `none`: direct.
-    /// A hop without a user takes the destination's; without a port, 32100 then 22 for the
-    /// first hop, 22 behind it
-    #[arg(short = 'J', value_name = "[USER@]HOST[:PORT],...")]
-    pub jump: Option<String>,
-
-    /// Go on from DESTINATION (the head node; default the saved job) to a compute node of the
-    /// job: `rk-connect --node node2` = `rk-connect -J HEAD node2`, as the job's user, port 22
-    #[arg(long, value_name = "[USER@]NODE[:PORT]")]
-    pub node: Option<String>,
-
     /// Forward your ssh-agent to the destination, so git/ssh there use your local keys.
     /// WARNING: whoever is root on the remote host can use your keys while you are connected;
     /// forward only to hosts you trust
@@ -103,52 +67,14 @@ pub struct Cli {
     #[arg(short = 'a')]
     pub no_forward_agent: bool,
 
-    /// OpenSSH client config, read as ssh reads it (Host, Match, Include); default
-    /// ~/.ssh/config; `none` reads none. Used: HostName, User, Port, IdentityFile, ProxyJump,
-    /// ForwardAgent, LocalForward, RemoteForward, DynamicForward, ConnectTimeout,
-    /// ServerAliveInterval, StrictHostKeyChecking, UserKnownHostsFile, GatewayPorts, RequestTTY,
-    /// SessionType, EscapeChar, RekeyLimit, Ciphers, BatchMode, IdentitiesOnly, LogLevel
-    #[arg(short = 'F', value_name = "FILE")]
-    pub ssh_config: Option<PathBuf>,
-
-    /// An ssh config option for this run, before any file (so it wins), as ssh -o: e.g.
-    /// -o ConnectTimeout=5, -o StrictHostKeyChecking=accept-new; repeatable
-    #[arg(short = 'o', value_name = "KEYWORD=VALUE")]
-    pub options: Vec<String>,
-
-    /// known_hosts file (default ~/.ssh/known_hosts)
-    #[arg(long, value_name = "FILE")]
-    pub known_hosts: Option<PathBuf>,
-
-    /// Never ask anything (host key, passphrase, password, login name): fail at once instead,
-    /// for scripts (ssh's BatchMode yes)
-    #[arg(long)]
-    pub batch: bool,
-
-    /// Trust and remember an unknown host key without asking (like StrictHostKeyChecking=accept-new)
-    #[arg(long)]
-    pub accept_new: bool,
-
     /// DANGEROUS: accept any host key, even a changed one (throwaway test machines only)
     #[arg(long)]
     pub insecure_ignore_host_key: bool,
-
-    /// Read the destination from a job log (FILE, or - for stdin)
-    #[arg(long, value_name = "FILE")]
-    pub from_log: Option<PathBuf>,
-
-    /// With --from-log: accept a private/loopback address (VPN or on-premises clusters)
-    #[arg(long)]
-    pub allow_private: bool,
 
     /// Keep retrying refused or unreachable connections for up to SECS (the head node may not
     /// accept connections yet when the log line appears)
     #[arg(long, value_name = "SECS")]
     pub wait: Option<u64>,
-
-    /// Give up connecting after SECS (default 15; ConnectTimeout in ssh config)
-    #[arg(long, value_name = "SECS")]
-    pub connect_timeout: Option<u64>,
 
     /// Keepalive interval; the session ends after 3 unanswered (default 30, 0 = off;
     /// ServerAliveInterval in ssh config)
@@ -201,11 +127,6 @@ pub struct Cli {
     #[arg(short = 'g', long = "gateway-ports")]
     pub gateway_ports: bool,
 
-    /// Cipher, or a comma-separated list in preference order, as ssh -c (e.g.
-    /// aes128-gcm@openssh.com, chacha20-poly1305@openssh.com)
-    #[arg(short = 'c', value_name = "CIPHER")]
-    pub cipher: Option<String>,
-
     /// Escape character of an interactive session (default ~; `none` disables): after a newline,
     /// ~. disconnects, ~? lists the escapes, ~# the forwards and connections, ~C opens a command
     /// line to add or cancel forwards (-L, -R, -D, -KL, -KR, -KD as ssh), ~~ sends a ~
@@ -227,6 +148,10 @@ pub struct Cli {
     /// forwards), one "keyword value" line each as ssh -G does, and exit without connecting
     #[arg(short = 'G')]
     pub print_config: bool,
+
+    /// How to reach the cluster: keys, jump hosts, ssh config, host keys (shared with rk-cp)
+    #[command(flatten)]
+    pub connect: rk_ssh::ConnectArgs,
 }
 
 impl Cli {
@@ -255,7 +180,7 @@ impl Cli {
 
     /// With --from-log there is no DESTINATION: the first positional word starts the command.
     pub fn normalise(mut self) -> Self {
-        if self.from_log.is_some()
+        if self.connect.from_log.is_some()
             && let Some(first) = self.destination.take()
         {
             self.command.insert(0, first);

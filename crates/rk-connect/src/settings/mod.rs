@@ -62,6 +62,7 @@ impl Plan {
             &cli.dynamic_forward,
         )?;
         if cli
+            .connect
             .from_log
             .as_deref()
             .is_some_and(|p| p.as_os_str() == "-")
@@ -74,7 +75,9 @@ impl Plan {
                     .into(),
             ));
         }
-        let prompt = Terminal { batch: cli.batch };
+        let prompt = Terminal {
+            batch: cli.connect.batch,
+        };
         let route = Route::resolve(&route_request(cli), &prompt, &log)?;
         let mut options = connect_options(cli);
         for note in options.fill_from_config(&route.settings, &log)? {
@@ -101,16 +104,8 @@ impl Plan {
 
 fn route_request(cli: &Cli) -> RouteRequest {
     RouteRequest {
-        destination: cli.destination.clone(),
-        from_log: cli.from_log.clone(),
-        allow_private: cli.allow_private,
         login: cli.login.clone(),
         port: cli.port,
-        identities: cli.identity.clone(),
-        jump: cli.jump.clone(),
-        node: cli.node.clone(),
-        ssh_config: cli.ssh_config.clone(),
-        options: cli.options.clone(),
         forward_agent: if cli.forward_agent {
             Some(true)
         } else if cli.no_forward_agent {
@@ -119,30 +114,23 @@ fn route_request(cli: &Cli) -> RouteRequest {
             None
         },
         ask_login: !cli.print_config,
+        ..cli.connect.route_request(cli.destination.clone())
     }
 }
 
 fn connect_options(cli: &Cli) -> ConnectOptions {
+    let shared = cli.connect.connect_options();
     ConnectOptions {
-        known_hosts: cli.known_hosts.clone(),
         host_keys: if cli.insecure_ignore_host_key {
             Some(HostKeyPolicy::Insecure)
-        } else if cli.accept_new {
-            Some(HostKeyPolicy::AcceptNew)
         } else {
-            None
+            shared.host_keys
         },
-        connect_timeout: cli.connect_timeout,
         wait: cli.wait,
         keepalive: cli.keepalive,
         rekey_limit: cli.rekey_limit,
-        ciphers: cli.cipher.clone(),
-        batch: cli.batch,
-        identities_only: cli.identities_only,
-        no_agent: cli.no_agent,
-        allow_loose_key_permissions: cli.allow_loose_key_permissions,
-        passphrase_file: cli.passphrase_file.clone(),
         quiet: cli.quiet,
+        ..shared
     }
 }
 
