@@ -215,7 +215,7 @@ fn what_rk_connect_cannot_do_is_said() {
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("line 1: \"Match localnetwork\" cannot be evaluated by rk-connect"),
+        stderr.contains("line 1: \"Match localnetwork\" cannot be evaluated by rk"),
         "{stderr}"
     );
     assert!(

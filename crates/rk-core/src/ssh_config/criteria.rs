@@ -64,7 +64,7 @@ impl Evaluation<'_, '_> {
                 }
                 other => {
                     self.config.warnings.push(at.warning(format_args!(
-                        "\"Match {other}\" cannot be evaluated by rk-connect: the lines under it are skipped"
+                        "\"Match {other}\" cannot be evaluated by rk: the lines under it are skipped"
                     )));
                     result = false;
                     continue;

@@ -335,7 +335,7 @@ impl Evaluation<'_, '_> {
                 config.proxy_command = true;
                 if !first.eq_ignore_ascii_case("none") {
                     config.warnings.push(at.warning(
-                        "ProxyCommand is not supported by rk-connect; it connects directly \
+                        "ProxyCommand is not supported by rk; it connects directly \
                          (use ProxyJump or -J for a jump host)",
                     ));
                 }

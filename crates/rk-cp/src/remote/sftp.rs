@@ -33,20 +33,26 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
+    /// Opens `channels` SFTP sessions at once (each costs a few round trips: on a long link,
+    /// one after the other would cost a second). sshd's MaxSessions (10 by default) may allow
+    /// fewer than asked: those that opened are used.
     pub(crate) async fn open(
         connection: &rk_ssh::Connection,
         channels: usize,
     ) -> Result<Pool, Error> {
+        let started = (0..channels.max(1)).map(|_| Sftp::start(connection));
         let mut sessions = Vec::with_capacity(channels);
-        for _ in 0..channels.max(1) {
-            match Sftp::start(connection).await {
+        let mut first_error = None;
+        for result in futures_util::future::join_all(started).await {
+            match result {
                 Ok(s) => sessions.push(Arc::new(s)),
-                // sshd's MaxSessions (10 by default) may allow fewer channels than asked.
-                Err(_) if !sessions.is_empty() => break,
-                Err(e) => return Err(e),
+                Err(e) => first_error = first_error.or(Some(e)),
             }
         }
-        Ok(Pool { sessions })
+        match first_error {
+            Some(e) if sessions.is_empty() => Err(e),
+            _ => Ok(Pool { sessions }),
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
