@@ -354,7 +354,7 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
             );
         }
     }
-    for c in &copy_cpu {
+    for c in copy_cpu.iter().filter(|c| figures.iter().any(|f| f.work == c.work)) {
         let per_run = |t: &Mutex<(Duration, Duration, usize)>| {
             t.lock().map_or((f64::NAN, f64::NAN), |t| {
                 let n = t.2.max(1) as f64;
@@ -407,6 +407,21 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
             .collect();
         std::fs::write(&path, format!("[\n{}\n]\n", rows.join(",\n")))
             .map_err(|e| e.to_string())?;
+    }
+    // A missed target is a failure a person or a script can rely on (not with --baseline: the
+    // targets are against OpenSSH, not against another rk build).
+    let missed: Vec<&str> = figures
+        .iter()
+        .filter(|f| !f.pass())
+        .map(|f| f.work)
+        .collect();
+    if baseline.is_none() && !missed.is_empty() {
+        return Err(format!(
+            "{} of {} rows missed their target: {}",
+            missed.len(),
+            figures.len(),
+            missed.join("; ")
+        ));
     }
     Ok(())
 }
