@@ -145,7 +145,7 @@ fn files_both_ways_are_byte_exact() {
         let left: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".rk-part"))
+            .filter(|n| n.contains(".rk-part"))
             .collect();
         assert!(
             left.is_empty(),
@@ -597,4 +597,74 @@ fn from_the_saved_job_from_a_log_and_through_a_jump_host() {
         "{}",
         out.stderr_str()
     );
+}
+
+#[test]
+fn an_interrupted_upload_over_several_channels_resumes_where_the_server_had_it() {
+    let w = world();
+    let size = 240usize << 20;
+    let local = w.here.join("big.bin");
+    std::fs::write(&local, noise(size, 77)).unwrap();
+    let target = w.there.join("big.bin");
+    std::fs::write(&target, "the old inputs").unwrap();
+    let journal = w.there.join(".big.bin.rk-part.journal");
+
+    // Big enough for one segment per channel; killed once the journal shows 24 MiB acknowledged.
+    let mut cmd = w.cp();
+    cmd.args(["-q", "-n", "4"])
+        .arg(&local)
+        .arg(w.remote(&target))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = ChildGuard::spawn(&mut cmd).unwrap();
+    let acknowledged = |text: &str| -> u64 {
+        text.lines()
+            .skip(2)
+            .filter_map(|l| {
+                let n: Vec<u64> = l.split(' ').filter_map(|x| x.parse().ok()).collect();
+                (n.len() == 3).then(|| n[2] - n[0])
+            })
+            .sum()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(&journal).unwrap_or_default();
+        if acknowledged(&text) >= 24 << 20 {
+            break;
+        }
+        assert!(
+            child.child().try_wait().unwrap().is_none(),
+            "rk-cp finished before it could be interrupted"
+        );
+        assert!(Instant::now() < deadline, "no journal progress in 60 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.child().kill();
+    let _ = child.child().wait();
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "the old inputs");
+    let lines = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(lines.lines().count(), 2 + 4, "{lines}");
+
+    let out = run(w.cp().arg("-v").arg(&local).arg(w.remote(&target)));
+    out.assert_ok("rerun");
+    assert_same_file(&local, &target);
+    let err = out.stderr_str();
+    let have: u64 = err
+        .split("continuing after ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("not continued: {err}"));
+    assert!(have >= 24 << 20, "{err}");
+    let moved: u64 = err
+        .lines()
+        .find_map(|l| {
+            l.split("] ")
+                .nth(1)?
+                .strip_suffix(" bytes moved")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no 'bytes moved' in {err}"));
+    assert_eq!(moved, size as u64 - have, "{err}");
+    assert!(!journal.exists(), "the journal is left behind");
 }

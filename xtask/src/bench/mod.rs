@@ -354,7 +354,10 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
             );
         }
     }
-    for c in copy_cpu.iter().filter(|c| figures.iter().any(|f| f.work == c.work)) {
+    for c in copy_cpu
+        .iter()
+        .filter(|c| figures.iter().any(|f| f.work == c.work))
+    {
         let per_run = |t: &Mutex<(Duration, Duration, usize)>| {
             t.lock().map_or((f64::NAN, f64::NAN), |t| {
                 let n = t.2.max(1) as f64;

@@ -407,7 +407,11 @@ pub(super) fn tunnel_rows(
                 None => ssh_tunnel(&key, &kh, &user, sshd.port, cipher, target)?,
             };
             let work: &'static str = Box::leak(format!("-L {dir} {name}").into_boxed_str());
-            let goal = if dir == "download" { sshd_sends } else { faster };
+            let goal = if dir == "download" {
+                sshd_sends
+            } else {
+                faster
+            };
             bench.add_transfer(work, dir, bytes, r, s, goal);
         }
     }

@@ -6,6 +6,7 @@ pub(crate) mod budget;
 mod download;
 pub(crate) mod plan;
 pub(crate) mod progress;
+mod segmented;
 mod upload;
 mod verify;
 
@@ -129,6 +130,9 @@ pub(crate) async fn run(
                 };
                 let copied = match direction {
                     Direction::Download => download::download(&sftp, job, cx).await,
+                    Direction::Upload if job.size >= segmented::SEGMENTED_MIN && pool.len() > 1 => {
+                        segmented::upload(pool, job, cx).await
+                    }
                     Direction::Upload => upload::upload(&sftp, job, cx).await,
                 };
                 let checked = match copied {

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 
 use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
+use futures_util::stream::FuturesOrdered;
 use russh_sftp::protocol::{FileAttributes, OpenFlags};
 
 use super::plan::Job;
@@ -16,10 +16,10 @@ use crate::remote::{Sftp, explain};
 
 /// Writes in flight: the server's channel window (2 MiB for OpenSSH) paces them anyway; a few
 /// more keep the pipe full without holding much memory.
-const WRITES_IN_FLIGHT: usize = 16;
+pub(super) const WRITES_IN_FLIGHT: usize = 16;
 
 /// `dir/.NAME.rk-part` for `dir/NAME` on the cluster.
-fn remote_partial(remote: &str) -> String {
+pub(super) fn remote_partial(remote: &str) -> String {
     match remote.rsplit_once('/') {
         Some((dir, name)) => format!("{dir}/.{name}.rk-part"),
         None => format!(".{remote}.rk-part"),
@@ -31,7 +31,12 @@ pub(crate) async fn upload(sftp: &Sftp, job: &Job, cx: &Context<'_>) -> Result<(
     let mut file = File::open(&job.local).map_err(|e| local_error(&job.local, &e))?;
     let (handle, start) = open_partial(sftp, job, &part, &mut file, cx).await?;
     let outcome = async {
-        send(sftp, &handle, job, &mut file, start, &part, cx).await?;
+        let range = Range {
+            start,
+            end: job.size,
+            acked: &|_| {},
+        };
+        send(sftp, &handle, job, &mut file, range, &part, cx).await?;
         if cx.preserve {
             let attrs = FileAttributes {
                 mtime: job.mtime,
@@ -117,33 +122,43 @@ async fn open_partial(
 }
 
 /// Sends `[start, size)` of the local file with many writes in flight.
-async fn send(
+/// A range of the local file to send, and what to tell as the server acknowledges it.
+pub(super) struct Range<'a> {
+    pub(super) start: u64,
+    pub(super) end: u64,
+    /// Called with the end of the acknowledged prefix after each acknowledgement.
+    pub(super) acked: &'a (dyn Fn(u64) + Sync),
+}
+
+/// Sends `range` of the local file with many writes in flight. Acknowledgements come in order
+/// (sftp-server answers a session's requests in turn), so what is acknowledged is a prefix.
+pub(super) async fn send(
     sftp: &Sftp,
     handle: &str,
     job: &Job,
     file: &mut File,
-    start: u64,
+    range: Range<'_>,
     part: &str,
     cx: &Context<'_>,
 ) -> Result<(), String> {
-    file.seek(SeekFrom::Start(start))
+    file.seek(SeekFrom::Start(range.start))
         .map_err(|e| local_error(&job.local, &e))?;
     let chunk = u64::from(sftp.write_len);
     let write = |offset: u64, data: Vec<u8>, permit| async move {
         let len = data.len() as u64;
         let result = sftp.raw.write(handle, offset, data).await;
         drop(permit);
-        (len, result)
+        (offset + len, len, result)
     };
-    let mut in_flight = FuturesUnordered::new();
-    let mut next = start;
+    let mut in_flight = FuturesOrdered::new();
+    let mut next = range.start;
     loop {
-        while in_flight.len() < WRITES_IN_FLIGHT && next < job.size {
-            let want = chunk.min(job.size - next);
+        while in_flight.len() < WRITES_IN_FLIGHT && next < range.end {
+            let want = chunk.min(range.end - next);
             let Some(permit) = cx.budget.take(want, in_flight.is_empty()).await else {
                 break;
             };
-            let mut data = vec![0u8; chunk.min(job.size - next) as usize];
+            let mut data = vec![0u8; want as usize];
             let n = read_full(file, &mut data).map_err(|e| local_error(&job.local, &e))?;
             if n == 0 {
                 return Err(format!(
@@ -152,14 +167,15 @@ async fn send(
                 ));
             }
             data.truncate(n);
-            in_flight.push(write(next, data, permit));
+            in_flight.push_back(write(next, data, permit));
             next += n as u64;
         }
-        let Some((len, result)) = in_flight.next().await else {
+        let Some((acked_to, len, result)) = in_flight.next().await else {
             break;
         };
         result.map_err(|e| explain(&e, part))?;
         cx.progress.add(len);
+        (range.acked)(acked_to);
     }
     Ok(())
 }
