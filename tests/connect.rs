@@ -360,9 +360,8 @@ fn server_killed_mid_session_ends_rk_quickly() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = ChildGuard::spawn(&mut cmd).unwrap();
-    let mut stdout = std::io::BufReader::new(child.child().stdout.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let stdout = child.child().stdout.take().unwrap();
+    let line = first_line_within(stdout, Duration::from_secs(30));
     assert_eq!(line, "started\n");
     let killed = Instant::now();
     w.sshd.kill_all();
@@ -384,9 +383,9 @@ fn frozen_server_is_detected_by_keepalives() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = ChildGuard::spawn(&mut cmd).unwrap();
-    let mut stdout = std::io::BufReader::new(child.child().stdout.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let stdout = child.child().stdout.take().unwrap();
+    let line = first_line_within(stdout, Duration::from_secs(30));
+    assert_eq!(line, "started\n", "the session did not come up");
     // Freeze the session's sshd processes: the TCP connection stays up, nothing answers.
     let frozen = w.sshd.sessions();
     assert!(!frozen.is_empty());

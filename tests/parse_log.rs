@@ -1,7 +1,7 @@
 //! rk-parse-log on the shared and local job-log fixtures, its output formats checked by the real
 //! consumers (sh, ssh -G), and the live-stream behaviour of --first.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -355,8 +355,7 @@ fn first_exits_as_soon_as_the_line_arrives() {
     let written = Instant::now();
     writeln!(stdin, "2026-11-24 10:01:00 SSH access: the job username is uprod_Live1 and the public IP address is 3.80.9.9, port 32100").unwrap();
     stdin.flush().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let line = first_line_within(stdout, Duration::from_secs(30));
     let latency = written.elapsed();
     assert_eq!(line, "ssh://uprod_Live1@3.80.9.9:32100\n");
     // The pipe is still open; rk must exit on its own.
@@ -383,8 +382,7 @@ fn first_prints_a_portless_message_when_the_stream_pauses() {
     )
     .unwrap();
     stdin.flush().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let line = first_line_within(stdout, Duration::from_secs(30));
     let got: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(got["port"], serde_json::Value::Null);
     assert!(wait_bounded(&mut child, Duration::from_secs(5)).success());

@@ -65,6 +65,19 @@ pub fn run_with_input(cmd: &mut Command, stdin: &[u8], limit: Duration) -> Outpu
     }
 }
 
+/// The first line `reader` gives (with its newline), read on a thread: a child that never
+/// writes it fails the test after `limit` instead of hanging it.
+pub fn first_line_within<R: std::io::Read + Send + 'static>(reader: R, limit: Duration) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(reader), &mut line);
+        let _ = tx.send(line);
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("no line within {limit:?}"))
+}
+
 /// Runs with empty stdin (not a terminal) and a 120 s bound.
 pub fn run(cmd: &mut Command) -> Output {
     run_with_input(cmd, b"", Duration::from_secs(120))

@@ -174,6 +174,9 @@ pub fn test(extra: &[String]) -> Result<(), String> {
     let zip = crate::dist::dist_windows(&workspace_root().join("dist"), true)?;
     let bin = target_dir().join(TARGET).join("release");
     let started = std::time::Instant::now();
+    // The suite appends a line here for each run Wine ended silently and that was tried again.
+    let retries_log = workspace_root().join("target").join("wine-retries.log");
+    let _ = std::fs::remove_file(&retries_log);
     let mut cmd = crate::cargo();
     cmd.args([
         "test",
@@ -199,8 +202,9 @@ pub fn test(extra: &[String]) -> Result<(), String> {
             .stderr(std::process::Stdio::null())
             .status();
     }
+    let retries = std::fs::read_to_string(&retries_log).map_or(0, |t| t.lines().count());
     eprintln!(
-        "xtask: Windows suite took {:.0} s",
+        "xtask: Windows suite took {:.0} s; {retries} run(s) tried again after Wine ended them silently",
         started.elapsed().as_secs_f64()
     );
     result
