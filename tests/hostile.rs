@@ -175,6 +175,14 @@ fn a_remote_side_that_never_reads_does_not_make_rk_buffer_its_input() {
     std::thread::sleep(Duration::from_secs(4));
     let accepted = written.load(Ordering::Relaxed);
     let rss_kib = peak_rss_kib(child.id()).expect("rk-connect is still running");
+    // The bound means something only if the session is up and data flowed until the window
+    // closed (sshd's window alone is 2 MiB).
+    assert!(!sshd.sessions().is_empty(), "the session never came up");
+    assert!(
+        accepted > 1024 * 1024,
+        "only {} KiB accepted: the session did not take input",
+        accepted / 1024
+    );
     // Kernel pipe + socket buffers, sshd's window (2 MiB) and rk's own read buffer: a few MiB,
     // not "everything the producer could write in 4 s" (gigabytes).
     assert!(

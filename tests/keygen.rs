@@ -577,28 +577,59 @@ fn make_read_only(dir: &Path) -> impl Drop {
 fn prompts_on_a_terminal_like_ssh_keygen() {
     let sb = Sandbox::new();
     let target = sb.path().join("tty_key");
-    let mut cmd = keygen(&sb);
-    cmd.args(["-t", "ed25519", "-a", "2"]);
+    // The terminal echoes what is typed (rexpect turns echo off; a user's terminal has it on),
+    // so a passphrase rk-keygen failed to hide would show in what the terminal displays.
+    let rk = keygen(&sb);
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("stty echo; exec \"$0\" \"$@\"")
+        .arg(rk.get_program())
+        .args(["-t", "ed25519", "-a", "2"]);
+    for (k, v) in rk.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    if let Some(dir) = rk.get_current_dir() {
+        cmd.current_dir(dir);
+    }
     let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn under pty");
-    p.exp_string("Enter file in which to save the key (")
+    let mut shown = String::new();
+    shown += &p
+        .exp_string("Enter file in which to save the key (")
         .unwrap();
-    p.exp_string("id_ed25519): ").unwrap();
+    shown += &p.exp_string("id_ed25519): ").unwrap();
     p.send_line(target.to_str().unwrap()).unwrap();
-    p.exp_string("Enter passphrase (empty for no passphrase): ")
+    shown += &p
+        .exp_string("Enter passphrase (empty for no passphrase): ")
         .unwrap();
     p.send_line("one").unwrap();
-    p.exp_string("Enter same passphrase again: ").unwrap();
+    shown += &p.exp_string("Enter same passphrase again: ").unwrap();
     p.send_line("two").unwrap();
-    p.exp_string("Passphrases do not match.  Try again.")
+    shown += &p
+        .exp_string("Passphrases do not match.  Try again.")
         .unwrap();
-    p.exp_string("Enter passphrase (empty for no passphrase): ")
+    shown += &p
+        .exp_string("Enter passphrase (empty for no passphrase): ")
         .unwrap();
     p.send_line("tty pass").unwrap();
-    p.exp_string("Enter same passphrase again: ").unwrap();
+    shown += &p.exp_string("Enter same passphrase again: ").unwrap();
     p.send_line("tty pass").unwrap();
-    p.exp_string("The key's randomart image is:").unwrap();
+    shown += &p.exp_string("The key's randomart image is:").unwrap();
     p.exp_eof().unwrap();
-    // The passphrase was never echoed, and it is the one that opens the key.
+    // Echo was on: the file name typed shows; no passphrase does.
+    assert!(
+        shown.contains(target.to_str().unwrap()),
+        "echo was off: {shown}"
+    );
+    for secret in ["one", "two", "tty pass"] {
+        assert!(
+            !shown.lines().any(|l| l.trim() == secret) && !shown.contains("tty pass"),
+            "the passphrase {secret:?} was echoed: {shown}"
+        );
+    }
+    // The passphrase is the one that opens the key.
     assert!(
         run(peer("ssh-keygen")
             .args(["-y", "-P", "tty pass", "-f"])

@@ -259,6 +259,15 @@ fn putty_and_json_formats() {
         p.stdout_str(),
         "putty -ssh -P 32100 -i \"C:\\keys\\my key.ppk\" uprod_Ab3dE@54.201.7.19\n"
     );
+    // The same message as JSON: every field, typed (the port a number, the line where it was).
+    let j = run(parse_log(&sb).args(["--format", "json"]).arg(&log));
+    j.assert_ok("--format json");
+    let got: serde_json::Value = serde_json::from_str(j.stdout_str().trim())
+        .unwrap_or_else(|e| panic!("not JSON: {e}: {}", j.stdout_str()));
+    assert_eq!(got["user"], "uprod_Ab3dE");
+    assert_eq!(got["host"], "54.201.7.19");
+    assert_eq!(got["port"], 32100);
+    assert!(got["line"].as_u64().is_some_and(|l| l >= 1), "{got}");
 }
 
 #[test]
