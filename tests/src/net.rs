@@ -190,3 +190,21 @@ pub fn fake_server(greeting: fn() -> Vec<u8>, repeat: bool) -> u16 {
     });
     port
 }
+
+/// Moves the calling test's thread, and every process it starts from then on, into a network
+/// namespace of its own with only a loopback interface: a test can then rely on the ports it
+/// names (the platform's 32100 and 22) being free, whatever this machine runs. Needs root, as
+/// CI runs the suite. The rk binaries are built first (cargo may want the network).
+pub fn own_network() {
+    crate::bin("rk-connect");
+    // SAFETY: unshare has no memory-safety preconditions; it changes this thread's namespaces.
+    let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+    assert!(
+        rc == 0,
+        "unshare(CLONE_NEWNET): {} (this test needs root, as CI runs it)",
+        std::io::Error::last_os_error()
+    );
+    use crate::OutputExt;
+    crate::run(std::process::Command::new("ip").args(["link", "set", "lo", "up"]))
+        .assert_ok("ip link set lo up (apt-get install -y iproute2)");
+}
