@@ -1,15 +1,15 @@
 //! One big file to the cluster over several channels at once. OpenSSH's sshd grants each
 //! channel a 2 MiB window, so one channel carries at most 2 MiB per round trip (~40 MB/s at
 //! 50 ms, whatever the link): the file is cut into one segment per channel, each written in
-//! order on its own channel. Every second, how far the server has acknowledged each segment is
-//! written to a journal beside the partial file (`.NAME.rk-part.journal`, replaced whole), so a
+//! order on its own channel. Every second (or 32 MiB), how far the server has acknowledged each
+//! segment is written to a journal beside the partial file (`.NAME.rk-part.journal`, replaced whole), so a
 //! rerun continues each segment where the server had it — never past it, since the journal
 //! only records acknowledged bytes.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use russh_sftp::protocol::{FileAttributes, OpenFlags};
 
@@ -22,7 +22,11 @@ use crate::remote::{Pool, Sftp, explain};
 /// round trips, and other files fill the other channels).
 pub(crate) const SEGMENTED_MIN: u64 = 64 << 20;
 
+/// The journal is replaced every second, or sooner once this much more was acknowledged (on a
+/// fast link a second is a lot of data to send again).
 const JOURNAL_EVERY: Duration = Duration::from_secs(1);
+const JOURNAL_BYTES: u64 = 32 << 20;
+const JOURNAL_CHECK: Duration = Duration::from_millis(50);
 
 /// One segment: `[start, end)`, acknowledged up to `done`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,9 +255,15 @@ pub(crate) async fn upload(pool: &Pool, job: &Job, cx: &Context<'_>) -> Result<(
         async move { send_segment(&sftp, job, part, *s, done, cx).await }
     });
     let journal = async {
+        let (mut last_time, mut last_bytes) = (Instant::now(), 0u64);
         loop {
-            tokio::time::sleep(JOURNAL_EVERY).await;
-            let _ = write_journal(&first, job, &part, &snapshot()).await;
+            tokio::time::sleep(JOURNAL_CHECK).await;
+            let now = snapshot();
+            let acked: u64 = now.iter().map(|s| s.done - s.start).sum();
+            if last_time.elapsed() >= JOURNAL_EVERY || acked - last_bytes >= JOURNAL_BYTES {
+                let _ = write_journal(&first, job, &part, &now).await;
+                (last_time, last_bytes) = (Instant::now(), acked);
+            }
         }
     };
     let results = tokio::select! {
