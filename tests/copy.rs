@@ -270,13 +270,18 @@ fn kill_midway(w: &World, source: &Path, target: &Path, at_least: u64) -> u64 {
         .arg(target)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let mut child = ChildGuard::spawn(&mut cmd).unwrap();
+    kill_once(&mut cmd, || {
+        std::fs::metadata(&partial).map_or(0, |m| m.len()) >= at_least
+    });
+    std::fs::metadata(&partial).unwrap().len()
+}
+
+/// Starts `cmd` and SIGKILLs it as soon as `ready()` holds (checked every 2 ms, at most 60 s);
+/// fails the test if it finished first.
+fn kill_once(cmd: &mut Command, ready: impl Fn() -> bool) {
+    let mut child = ChildGuard::spawn(cmd).unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let len = std::fs::metadata(&partial).map_or(0, |m| m.len());
-        if len >= at_least {
-            break;
-        }
+    while !ready() {
         assert!(
             child.child().try_wait().unwrap().is_none(),
             "rk-cp finished before it could be interrupted"
@@ -286,7 +291,6 @@ fn kill_midway(w: &World, source: &Path, target: &Path, at_least: u64) -> u64 {
     }
     let _ = child.child().kill();
     let _ = child.child().wait();
-    std::fs::metadata(&partial).unwrap().len()
 }
 
 #[test]
@@ -616,7 +620,6 @@ fn an_interrupted_upload_over_several_channels_resumes_where_the_server_had_it()
         .arg(w.remote(&target))
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let mut child = ChildGuard::spawn(&mut cmd).unwrap();
     let acknowledged = |text: &str| -> u64 {
         text.lines()
             .skip(2)
@@ -626,21 +629,9 @@ fn an_interrupted_upload_over_several_channels_resumes_where_the_server_had_it()
             })
             .sum()
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let text = std::fs::read_to_string(&journal).unwrap_or_default();
-        if acknowledged(&text) >= 24 << 20 {
-            break;
-        }
-        assert!(
-            child.child().try_wait().unwrap().is_none(),
-            "rk-cp finished before it could be interrupted"
-        );
-        assert!(Instant::now() < deadline, "no journal progress in 60 s");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let _ = child.child().kill();
-    let _ = child.child().wait();
+    kill_once(&mut cmd, || {
+        acknowledged(&std::fs::read_to_string(&journal).unwrap_or_default()) >= 24 << 20
+    });
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "the old inputs");
     let lines = std::fs::read_to_string(&journal).unwrap();
     assert_eq!(lines.lines().count(), 2 + 4, "{lines}");

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use russh_sftp::protocol::{FileAttributes, OpenFlags};
 
 use super::plan::Job;
-use super::upload::{Range, remote_partial, send};
+use super::upload::{Range, create_partial, remote_partial, send};
 use super::{Context, RESUME_WINDOW, local_error};
 use crate::remote::{Pool, Sftp, explain};
 
@@ -178,17 +178,7 @@ async fn start_over(
 ) -> Result<Vec<Segment>, String> {
     let segments = fresh_segments(job.size, count);
     write_journal(sftp, job, part, &segments).await?;
-    let attrs = FileAttributes {
-        permissions: job.mode,
-        ..FileAttributes::empty()
-    };
-    let flags = OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::TRUNCATE;
-    let handle = sftp
-        .raw
-        .open(part, flags, attrs)
-        .await
-        .map_err(|e| explain(&e, part))?
-        .handle;
+    let handle = create_partial(sftp, part, job.mode).await?;
     sftp.raw
         .close(handle)
         .await

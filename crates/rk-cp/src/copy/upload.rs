@@ -107,18 +107,22 @@ async fn open_partial(
             job.remote
         ));
     }
+    Ok((create_partial(sftp, part, job.mode).await?, 0))
+}
+
+/// Creates (or empties) the partial file on the server with the source's mode; its handle.
+pub(super) async fn create_partial(
+    sftp: &Sftp,
+    part: &str,
+    mode: Option<u32>,
+) -> Result<String, String> {
     let attrs = FileAttributes {
-        permissions: job.mode,
+        permissions: mode,
         ..FileAttributes::empty()
     };
     let flags = OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::TRUNCATE;
-    let handle = sftp
-        .raw
-        .open(part, flags, attrs)
-        .await
-        .map_err(|e| explain(&e, part))?
-        .handle;
-    Ok((handle, 0))
+    let opened = sftp.raw.open(part, flags, attrs).await;
+    Ok(opened.map_err(|e| explain(&e, part))?.handle)
 }
 
 /// Sends `[start, size)` of the local file with many writes in flight.
