@@ -84,7 +84,7 @@ impl Plan {
             log.warn(note);
         }
         log = log.with_quiet(options.quiet);
-        let mut settings = Settings::from_cli(cli, &route, &mut forwards)?;
+        let mut settings = Settings::from_cli(cli, &route, forwards)?;
         settings.fill_from_config(&route, &log)?;
         if settings.reconnect && !settings.no_command {
             return Err(Error::Usage(
@@ -135,7 +135,7 @@ fn connect_options(cli: &Cli) -> ConnectOptions {
 }
 
 impl Settings {
-    fn from_cli(cli: &Cli, route: &Route, forwards: &mut Forwards) -> Result<Settings, Error> {
+    fn from_cli(cli: &Cli, route: &Route, mut forwards: Forwards) -> Result<Settings, Error> {
         // The Host block's LocalForward/RemoteForward/DynamicForward come after -L/-R/-D.
         forwards.add(
             &route.local_forwards,
@@ -161,7 +161,7 @@ impl Settings {
                 .as_deref()
                 .map(stdio::parse_target)
                 .transpose()?,
-            forwards: std::mem::take(forwards),
+            forwards,
             forward_agent: route.forward_agent,
         })
     }

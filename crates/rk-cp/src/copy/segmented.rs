@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use russh_sftp::protocol::{FileAttributes, OpenFlags};
 
 use super::plan::Job;
-use super::upload::{Range, create_partial, remote_partial, send};
+use super::upload::{Range, create_partial, preserved, put_in_place, remote_partial, send};
 use super::{Context, RESUME_WINDOW, local_error};
 use crate::remote::{Pool, Sftp, explain};
 
@@ -271,20 +271,12 @@ pub(crate) async fn upload(pool: &Pool, job: &Job, cx: &Context<'_>) -> Result<(
 /// `-p`, then the rename over the target; the journal goes.
 async fn finish(sftp: &Sftp, job: &Job, part: &str, cx: &Context<'_>) -> Result<(), String> {
     if cx.preserve {
-        let attrs = FileAttributes {
-            mtime: job.mtime,
-            atime: job.atime,
-            permissions: job.mode,
-            ..FileAttributes::empty()
-        };
         sftp.raw
-            .setstat(part, attrs)
+            .setstat(part, preserved(job))
             .await
             .map_err(|e| explain(&e, part))?;
     }
-    sftp.rename_over(part, &job.remote)
-        .await
-        .map_err(|e| format!("{} (the copy is whole in {part})", explain(&e, &job.remote)))?;
+    put_in_place(sftp, part, &job.remote).await?;
     let journal = journal_path(part);
     let _ = sftp.raw.remove(journal.as_str()).await;
     let _ = sftp.raw.remove(format!("{journal}.new")).await;

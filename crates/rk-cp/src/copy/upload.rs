@@ -38,14 +38,8 @@ pub(crate) async fn upload(sftp: &Sftp, job: &Job, cx: &Context<'_>) -> Result<(
         };
         send(sftp, &handle, job, &mut file, range, &part, cx).await?;
         if cx.preserve {
-            let attrs = FileAttributes {
-                mtime: job.mtime,
-                atime: job.atime,
-                permissions: job.mode,
-                ..FileAttributes::empty()
-            };
             sftp.raw
-                .fsetstat(handle.as_str(), attrs)
+                .fsetstat(handle.as_str(), preserved(job))
                 .await
                 .map_err(|e| explain(&e, &part))?;
         }
@@ -55,9 +49,24 @@ pub(crate) async fn upload(sftp: &Sftp, job: &Job, cx: &Context<'_>) -> Result<(
     let closed = sftp.raw.close(handle).await;
     outcome?;
     closed.map_err(|e| explain(&e, &part))?;
-    sftp.rename_over(&part, &job.remote)
+    put_in_place(sftp, &part, &job.remote).await
+}
+
+/// `-p`: the source's times and mode, as the server sets them.
+pub(super) fn preserved(job: &Job) -> FileAttributes {
+    FileAttributes {
+        mtime: job.mtime,
+        atime: job.atime,
+        permissions: job.mode,
+        ..FileAttributes::empty()
+    }
+}
+
+/// Renames the whole copy over the target on the server.
+pub(super) async fn put_in_place(sftp: &Sftp, part: &str, remote: &str) -> Result<(), String> {
+    sftp.rename_over(part, remote)
         .await
-        .map_err(|e| format!("{} (the copy is whole in {part})", explain(&e, &job.remote)))
+        .map_err(|e| format!("{} (the copy is whole in {part})", explain(&e, remote)))
 }
 
 /// Opens the partial file on the server: continued when its last bytes match ours, else
