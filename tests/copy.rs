@@ -655,3 +655,105 @@ fn an_interrupted_upload_over_several_channels_resumes_where_the_server_had_it()
     assert_eq!(moved, size as u64 - have, "{err}");
     assert!(!journal.exists(), "the journal is left behind");
 }
+
+/// Starts `cmd` (stderr to `log`), waits until `partial` holds `at_least` bytes, then stops
+/// the server and every session it forked, as a lost network or a restarted server would.
+fn lose_the_server_midway(
+    w: &mut World,
+    cmd: &mut Command,
+    log: &Path,
+    partial: &Path,
+    at_least: u64,
+) -> ChildGuard {
+    cmd.stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap());
+    let mut child = ChildGuard::spawn(cmd).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::metadata(partial).map_or(0, |m| m.len()) < at_least {
+        assert!(
+            child.child().try_wait().unwrap().is_none(),
+            "rk-cp finished before the server went: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        assert!(Instant::now() < deadline, "no progress in 60 s");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    w.sshd.kill_all();
+    child
+}
+
+#[test]
+fn a_lost_connection_stops_with_255_or_is_continued_with_reconnect() {
+    let mut w = world();
+    let size = 200usize << 20;
+    let source = w.there.join("big.bin");
+    std::fs::write(&source, noise(size, 9)).unwrap();
+    let target = w.here.join("big.bin");
+    let partial = w.here.join(".big.bin.rk-part");
+    let log = w.sb.path().join("cp.log");
+
+    // Without --reconnect: exit 255, the partial file kept, the next step named.
+    let mut cmd = w.cp();
+    cmd.arg("-q").arg(w.remote(&source)).arg(&target);
+    let mut child = lose_the_server_midway(&mut w, &mut cmd, &log, &partial, 16 << 20);
+    let status = wait_bounded(&mut child, Duration::from_secs(30));
+    let err = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(255), "{err}");
+    assert!(
+        err.contains("was lost with 1 files not finished: run the same command again"),
+        "{err}"
+    );
+    assert!(!target.exists(), "a truncated file under the real name");
+    let have = std::fs::metadata(&partial).unwrap().len();
+    assert!(have >= 16 << 20, "the partial file was not kept");
+
+    // With --reconnect: the server comes back a moment later and the copy continues.
+    w.sshd.launch();
+    let mut cmd = w.cp();
+    cmd.args(["-v", "--reconnect"])
+        .arg(w.remote(&source))
+        .arg(&target);
+    let mut child = lose_the_server_midway(&mut w, &mut cmd, &log, &partial, have + (16 << 20));
+    std::thread::sleep(Duration::from_millis(300));
+    w.sshd.launch();
+    let status = wait_bounded(&mut child, Duration::from_secs(60));
+    let err = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "{err}");
+    assert_same_file(&source, &target);
+    assert!(
+        err.contains("was lost; reconnecting to continue") && err.contains("reconnected to"),
+        "{err}"
+    );
+    // Continued twice (once from the first run's partial, once after the loss), never restarted.
+    assert_eq!(err.matches("continuing after").count(), 2, "{err}");
+    assert!(!err.contains("starting it over"), "{err}");
+    assert!(!partial.exists());
+}
+
+#[test]
+fn connections_spreads_the_channels_over_several_logins() {
+    let w = world();
+    let files: Vec<PathBuf> = (0..6)
+        .map(|i| {
+            let p = w.here.join(format!("in{i}.dat"));
+            std::fs::write(&p, noise(3 << 20, i)).unwrap();
+            p
+        })
+        .collect();
+    let out = run(w
+        .cp()
+        .args(["-v", "--connections", "2", "-n", "4"])
+        .args(&files)
+        .arg(w.remote(&w.there)));
+    out.assert_ok("--connections 2");
+    for f in &files {
+        assert_same_file(f, &w.there.join(f.file_name().unwrap()));
+    }
+    assert!(
+        out.stderr_str()
+            .contains("4 SFTP channels open over 2 logins"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(w.sshd.log().matches("Accepted publickey").count(), 2);
+}

@@ -60,6 +60,17 @@ pub struct Cli {
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub channels: u16,
 
+    /// Logins to spread the channels over (opt-in: each login may ask for a password or code
+    /// again); helps where the server's one process per login is the limit
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub connections: u16,
+
+    /// When the connection is lost, log in again (waiting 1 s, 2 s, 4 s … up to 30 s between
+    /// tries) and continue where the copy stopped; Ctrl-C to stop
+    #[arg(long)]
+    pub reconnect: bool,
+
     /// Always start partial files over instead of continuing them
     #[arg(long)]
     pub no_resume: bool,

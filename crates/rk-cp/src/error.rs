@@ -25,6 +25,13 @@ pub enum Error {
     )]
     SomeFailed { failed: usize, total: usize },
 
+    /// The login was lost during the copy and `--reconnect` was not given.
+    #[error(
+        "the connection to {host} was lost with {left} files not finished: run the same command \
+         again to continue them (partial files are kept), or add --reconnect to retry on its own"
+    )]
+    Lost { host: String, left: usize },
+
     #[error("cannot start: {0}")]
     Runtime(std::io::Error),
 }
@@ -33,7 +40,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Ssh(e) => e.exit_code(),
-            Error::Sftp(_) => rk_ssh::EXIT_CONNECTION,
+            Error::Sftp(_) | Error::Lost { .. } => rk_ssh::EXIT_CONNECTION,
             Error::Usage(_) | Error::SomeFailed { .. } | Error::Runtime(_) => EXIT_FAILED,
         }
     }

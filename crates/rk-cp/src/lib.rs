@@ -2,7 +2,7 @@
 //!
 //! A run, in order: [`cli`] what was typed → [`endpoint`] which arguments are on the cluster
 //! (and so: download or upload) → `rk_ssh` resolves the route and connects, exactly as
-//! rk-connect does → [`remote::Pool`] opens SFTP channels → [`copy::plan`] lists the files →
+//! rk-connect does → [`remote::Link`] logs in and opens SFTP channels → [`copy::plan`] lists the files →
 //! [`copy`] moves them (safe temporary names, resume, verify, progress). [`error`] is every way
 //! a run can end badly; [`local`] holds this machine's side and its platform seam.
 
@@ -16,12 +16,14 @@ mod remote;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rk_ssh::reconnect::{Backoff, clock};
 use rk_ssh::{ConnectOptions, Connector, Log, Route, RouteRequest, Terminal};
 
 use cli::Cli;
 use copy::{Context, Direction};
 use endpoint::{Endpoint, Host, PathRules};
 pub use error::{EXIT_FAILED, Error};
+use remote::Link;
 
 /// Runs the command; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
@@ -149,12 +151,10 @@ async fn copy_files(cli: Cli) -> Result<(), Error> {
     let prompt = Arc::new(Terminal {
         batch: options.batch,
     });
-    let connection = Connector::new(&route, &options, prompt, log)?
-        .connect()
-        .await?;
-    let pool = remote::Pool::open(&connection, usize::from(cli.channels)).await?;
-    log.step(format!("{} SFTP channels open", pool.len()));
-    let first = pool.get(0);
+    let connector = Connector::new(&route, &options, prompt, log)?;
+    let (logins, channels) = (usize::from(cli.connections), usize::from(cli.channels));
+    let mut link = Link::open(&connector, logins, channels, &log).await?;
+    let first = link.pool.get(0);
     let plan = match sides.direction {
         Direction::Download => {
             copy::plan::download(&first, &sides.remote, &sides.local[0], cli.recursive).await?
@@ -175,8 +175,60 @@ async fn copy_files(cli: Cli) -> Result<(), Error> {
         progress: &progress,
         log: &log,
     };
-    let outcome = copy::run(&pool, &connection, sides.direction, plan, &cx).await;
+    let tally = copy::prepare(&link.pool, sides.direction, &plan, &cx).await;
+    let mut pending: Vec<&copy::plan::Job> = plan.files.iter().collect();
+    loop {
+        pending = copy::run(&link, sides.direction, pending, &cx, &tally).await;
+        if pending.is_empty() {
+            break;
+        }
+        let host = link.first().label().to_string();
+        link.disconnect().await;
+        if !cli.reconnect {
+            return Err(Error::Lost {
+                host,
+                left: pending.len(),
+            });
+        }
+        let left: u64 = pending.iter().map(|f| f.size).sum();
+        progress.rewind_to(total - left);
+        link = reconnect(&connector, &cli, &host, &cx).await?;
+    }
+    let outcome = copy::finish(&link.pool, sides.direction, &plan, &cx, tally).await;
     log.step(format!("{} bytes moved", progress.moved()));
-    connection.disconnect().await;
+    link.disconnect().await;
     outcome
+}
+
+/// `--reconnect`: logs in again with a capped backoff until it works or cannot work.
+async fn reconnect(
+    connector: &Connector,
+    cli: &Cli,
+    host: &str,
+    cx: &Context<'_>,
+) -> Result<Link, Error> {
+    let (logins, channels) = (usize::from(cli.connections), usize::from(cli.channels));
+    cx.failed(&format!(
+        "[{}] the connection to {host} was lost; reconnecting to continue (Ctrl-C to stop)…",
+        clock()
+    ));
+    let mut backoff = Backoff::default();
+    loop {
+        tokio::time::sleep(backoff.delay()).await;
+        match Link::open(connector, logins, channels, cx.log).await {
+            Ok(link) => {
+                cx.failed(&format!("[{}] reconnected to {host}; continuing", clock()));
+                return Ok(link);
+            }
+            Err(Error::Ssh(e)) if e.is_transient() => {
+                backoff.failed();
+                cx.failed(&format!(
+                    "[{}] not yet: {e}; next try in {} s",
+                    clock(),
+                    backoff.delay().as_secs()
+                ));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }

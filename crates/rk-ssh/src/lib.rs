@@ -26,6 +26,7 @@ mod error;
 mod log;
 mod options;
 mod prompt;
+pub mod reconnect;
 mod route;
 
 pub use agent::forwardable as agent_to_forward;

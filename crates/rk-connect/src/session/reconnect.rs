@@ -8,32 +8,15 @@
 //! Only for `-N`: a shell or command cannot be resumed on a new connection (its processes on the
 //! cluster belong to the old one), so rk-connect does not pretend to.
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
+use rk_ssh::reconnect::{Backoff, clock};
 use rk_ssh::{Connection, Connector};
+use std::sync::Arc;
 use tokio::sync::watch;
 
 use super::wait::Stop;
 use crate::error::Error;
 use crate::forward::remote::{self, Table};
 use crate::forward::spec::{LocalForward, Spec};
-
-const FIRST_DELAY: Duration = Duration::from_secs(1);
-const MAX_DELAY: Duration = Duration::from_secs(30);
-
-/// `HH:MM:SS` (UTC) for the reconnection messages.
-fn now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    format!(
-        "{:02}:{:02}:{:02}",
-        (secs / 3600) % 24,
-        (secs / 60) % 60,
-        secs % 60
-    )
-}
 
 /// The `-R` forwards to ask for again on each new connection, and where they are recorded.
 pub(crate) struct RemoteForwards<'a> {
@@ -60,13 +43,13 @@ pub(crate) async fn supervise(
         let _ = link.send(None);
         eprintln!(
             "rk-connect [{}] the connection to {host} was lost; reconnecting (Ctrl-C to stop)…",
-            now()
+            clock()
         );
 
         // Down: reconnect with a capped backoff.
-        let mut delay = FIRST_DELAY;
+        let mut backoff = Backoff::default();
         connection = loop {
-            if stop.or(tokio::time::sleep(delay)).await.is_none() {
+            if stop.or(tokio::time::sleep(backoff.delay())).await.is_none() {
                 return Ok(0);
             }
             let attempt = async {
@@ -84,11 +67,11 @@ pub(crate) async fn supervise(
             match attempt.await {
                 Ok(connection) => break connection,
                 Err(e) if e.is_transient() => {
-                    delay = (delay * 2).min(MAX_DELAY);
+                    backoff.failed();
                     eprintln!(
                         "rk-connect [{}] not yet: {e}; next try in {} s",
-                        now(),
-                        delay.as_secs()
+                        clock(),
+                        backoff.delay().as_secs()
                     );
                 }
                 Err(e) => return Err(e),
@@ -97,19 +80,7 @@ pub(crate) async fn supervise(
         let _ = link.send(Some(Arc::clone(connection.handle())));
         eprintln!(
             "rk-connect [{}] reconnected to {host}; forwards are back",
-            now()
+            clock()
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clock_for_messages() {
-        let t = now();
-        assert_eq!(t.len(), 8);
-        assert_eq!(&t[2..3], ":");
     }
 }

@@ -13,15 +13,15 @@ use russh_sftp::client::error::Error as SftpError;
 use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
 
 use super::plan::Job;
-use super::{Context, RESUME_WINDOW, local_error, set_local_times};
+use super::{Context, Failed, RESUME_WINDOW, local_error, set_local_times};
 use crate::local::{partial_path, set_mode};
-use crate::remote::{Sftp, explain, is_status};
+use crate::remote::{Sftp, is_status};
 
 /// Reads in flight on one file: 64 × 255 KiB ≈ 16 MiB, more than a 50 ms link carries in a round
 /// trip at 300 MB/s (rk's receive window is 64 MiB, so the server is never held back).
 const READS_IN_FLIGHT: usize = 64;
 
-pub(crate) async fn download(sftp: &Sftp, job: &Job, cx: &Context<'_>) -> Result<(), String> {
+pub(crate) async fn download(sftp: &Sftp, job: &Job, cx: &Context<'_>) -> Result<(), Failed> {
     let part = partial_path(&job.local);
     let handle = sftp
         .raw
@@ -31,7 +31,7 @@ pub(crate) async fn download(sftp: &Sftp, job: &Job, cx: &Context<'_>) -> Result
             FileAttributes::empty(),
         )
         .await
-        .map_err(|e| explain(&e, &job.remote))?
+        .map_err(|e| Failed::sftp(&e, &job.remote))?
         .handle;
     let outcome = async {
         let start = resume_point(sftp, &handle, job, &part, cx).await;
@@ -52,6 +52,7 @@ pub(crate) async fn download(sftp: &Sftp, job: &Job, cx: &Context<'_>) -> Result
             job.local.display(),
             part.display()
         )
+        .into()
     })
 }
 
@@ -105,7 +106,7 @@ async fn fetch(
     part: &Path,
     start: u64,
     cx: &Context<'_>,
-) -> Result<(), String> {
+) -> Result<(), Failed> {
     let mut file = OpenOptions::new()
         .write(true)
         .create(true)
@@ -149,7 +150,8 @@ async fn fetch(
                     "{}: the file became shorter on the cluster during the copy ({} bytes expected); \
                      run the same command again",
                     job.remote, job.size
-                ));
+                )
+                .into());
             }
             data.extend_from_slice(&more);
         }
@@ -157,16 +159,16 @@ async fn fetch(
         cx.progress.add(data.len() as u64);
     }
     // The data is on disk before the name says the file is whole.
-    file.sync_all().map_err(|e| local_error(part, &e))
+    file.sync_all().map_err(|e| local_error(part, &e).into())
 }
 
 fn data_or_eof(
     result: Result<russh_sftp::protocol::Data, SftpError>,
     remote: &str,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, Failed> {
     match result {
         Ok(d) => Ok(d.data),
         Err(e) if is_status(&e, StatusCode::Eof) => Ok(Vec::new()),
-        Err(e) => Err(explain(&e, remote)),
+        Err(e) => Err(Failed::sftp(&e, remote)),
     }
 }

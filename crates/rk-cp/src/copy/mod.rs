@@ -16,11 +16,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, UNIX_EPOCH};
 
-use rk_ssh::{Connection, Log};
+use rk_ssh::Log;
+use russh_sftp::client::error::Error as SftpError;
 
 use crate::error::Error;
 use crate::local::set_mode;
-use crate::remote::{Pool, explain};
+use crate::remote::{Link, Pool, Sftp, explain};
 use plan::{Job, Plan};
 use progress::Progress;
 
@@ -60,9 +61,35 @@ impl Context<'_> {
         }
     }
 
-    /// A file that was not copied: always shown.
-    fn failed(&self, msg: &str) {
+    /// A file that was not copied, or the connection lost: always shown.
+    pub(crate) fn failed(&self, msg: &str) {
         self.progress.println(&format!("{}: {msg}", self.log.tool));
+    }
+}
+
+/// Why one file was not copied, and whether the connection may be to blame.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    pub(crate) why: String,
+    /// The SFTP session broke instead of answering (the connection may be gone): after a
+    /// reconnection the file is tried again rather than counted as failed.
+    pub(crate) broken: bool,
+}
+
+impl Failed {
+    /// An SFTP request about `path` that failed.
+    pub(crate) fn sftp(e: &SftpError, path: &str) -> Failed {
+        Failed {
+            why: explain(e, path),
+            broken: !matches!(e, SftpError::Status(_)),
+        }
+    }
+}
+
+/// A failure of this machine's side, or an answer of the server's: not the connection's.
+impl From<String> for Failed {
+    fn from(why: String) -> Failed {
+        Failed { why, broken: false }
     }
 }
 
@@ -98,67 +125,117 @@ pub(crate) fn set_local_times(
     file.set_times(times)
 }
 
-/// Copies every file of `plan`; files that fail are named as they fail and counted.
-pub(crate) async fn run(
+/// What a run has counted so far: files that were not copied, of how many.
+#[derive(Default)]
+pub(crate) struct Tally {
+    failed: AtomicUsize,
+    total: usize,
+}
+
+/// Before the files: the notes and refusals of the plan, and the folders of `-r` copies.
+pub(crate) async fn prepare(
     pool: &Pool,
-    connection: &Connection,
     direction: Direction,
-    plan: Plan,
+    plan: &Plan,
     cx: &Context<'_>,
-) -> Result<(), Error> {
+) -> Tally {
     for link in &plan.skipped {
         cx.say(&format!("{link}: a symbolic link inside a folder; skipped"));
     }
-    let failed = AtomicUsize::new(0);
+    let tally = Tally {
+        failed: AtomicUsize::new(plan.refused.len()),
+        total: plan.files.len() + plan.refused.len(),
+    };
     for why in &plan.refused {
         cx.failed(why);
-        failed.fetch_add(1, Ordering::Relaxed);
     }
-    let total = plan.files.len() + plan.refused.len();
-    make_folders(pool, direction, &plan, cx, &failed).await;
-    let queue = Mutex::new(plan.files.iter().collect::<VecDeque<&Job>>());
-    let workers = (pool.len() * FILES_PER_CHANNEL)
-        .min(plan.files.len())
-        .max(1);
+    make_folders(pool, direction, plan, cx, &tally.failed).await;
+    tally
+}
+
+/// Copies `jobs`, many at once; files that fail are named as they fail and counted. Returns the
+/// files that a lost login interrupted or never started, to try again on a new link.
+pub(crate) async fn run<'p>(
+    link: &Link,
+    direction: Direction,
+    jobs: Vec<&'p Job>,
+    cx: &Context<'_>,
+    tally: &Tally,
+) -> Vec<&'p Job> {
+    let pool = &link.pool;
+    let workers = (pool.len() * FILES_PER_CHANNEL).min(jobs.len()).max(1);
+    let queue = Mutex::new(VecDeque::from(jobs));
+    let interrupted = Mutex::new(Vec::new());
     let worker = |i: usize| {
-        let (queue, failed) = (&queue, &failed);
+        let (queue, interrupted) = (&queue, &interrupted);
         async move {
             let sftp = pool.get(i);
-            loop {
+            while !link.lost() {
                 let Some(job) = queue.lock().ok().and_then(|mut q| q.pop_front()) else {
                     return;
                 };
-                let copied = match direction {
-                    Direction::Download => download::download(&sftp, job, cx).await,
-                    Direction::Upload if job.size >= segmented::SEGMENTED_MIN && pool.len() > 1 => {
-                        segmented::upload(pool, job, cx).await
-                    }
-                    Direction::Upload => upload::upload(&sftp, job, cx).await,
-                };
-                let checked = match copied {
-                    Ok(()) if cx.verify => {
-                        verify::verify(connection, &job.remote, &job.local).await
-                    }
-                    other => other,
-                };
-                match checked {
+                match copy_one(link, &sftp, direction, job, cx).await {
                     Ok(()) => cx.progress.file_done(),
-                    Err(why) => {
-                        cx.failed(&why);
-                        failed.fetch_add(1, Ordering::Relaxed);
+                    Err(f) if f.broken && link.lost_after_break().await => {
+                        if let Ok(mut list) = interrupted.lock() {
+                            list.push(job);
+                        }
+                        return;
+                    }
+                    Err(f) => {
+                        cx.failed(&f.why);
+                        tally.failed.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             }
         }
     };
     futures_util::future::join_all((0..workers).map(worker)).await;
+    let mut left = interrupted.into_inner().unwrap_or_default();
+    left.extend(queue.into_inner().unwrap_or_default());
+    left
+}
+
+/// One file, by the way that suits it, then `--verify`.
+async fn copy_one(
+    link: &Link,
+    sftp: &Sftp,
+    direction: Direction,
+    job: &Job,
+    cx: &Context<'_>,
+) -> Result<(), Failed> {
+    let pool = &link.pool;
+    match direction {
+        Direction::Download => download::download(sftp, job, cx).await?,
+        Direction::Upload if job.size >= segmented::SEGMENTED_MIN && pool.len() > 1 => {
+            segmented::upload(pool, job, cx).await?
+        }
+        Direction::Upload => upload::upload(sftp, job, cx).await?,
+    }
+    if cx.verify {
+        verify::verify(link.first(), &job.remote, &job.local).await?;
+    }
+    Ok(())
+}
+
+/// After the files: `-p` for folders, the end of the progress line, and the outcome.
+pub(crate) async fn finish(
+    pool: &Pool,
+    direction: Direction,
+    plan: &Plan,
+    cx: &Context<'_>,
+    tally: Tally,
+) -> Result<(), Error> {
     if cx.preserve {
-        folder_times(pool, direction, &plan).await;
+        folder_times(pool, direction, plan).await;
     }
     cx.progress.finish();
-    match failed.load(Ordering::Relaxed) {
+    match tally.failed.into_inner() {
         0 => Ok(()),
-        n => Err(Error::SomeFailed { failed: n, total }),
+        failed => Err(Error::SomeFailed {
+            failed,
+            total: tally.total,
+        }),
     }
 }
 

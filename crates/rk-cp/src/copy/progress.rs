@@ -59,6 +59,14 @@ impl Progress {
         }
     }
 
+    /// After a lost connection: the bar shows only the bytes of files that are finished; the
+    /// partial copies of the others count again as they are continued.
+    pub(crate) fn rewind_to(&self, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(bytes);
+        }
+    }
+
     pub(crate) fn file_done(&self) {
         self.done.fetch_add(1, Ordering::Relaxed);
         self.show_files();

@@ -15,8 +15,8 @@ use russh_sftp::protocol::{FileAttributes, OpenFlags};
 
 use super::plan::Job;
 use super::upload::{Range, create_partial, preserved, put_in_place, remote_partial, send};
-use super::{Context, RESUME_WINDOW, local_error};
-use crate::remote::{Pool, Sftp, explain};
+use super::{Context, Failed, RESUME_WINDOW, local_error};
+use crate::remote::{Pool, Sftp};
 
 /// Files at least this big go over several channels (smaller ones gain little: their time is
 /// round trips, and other files fill the other channels).
@@ -148,7 +148,7 @@ async fn write_journal(
     job: &Job,
     part: &str,
     segments: &[Segment],
-) -> Result<(), String> {
+) -> Result<(), Failed> {
     let path = journal_path(part);
     let aside = format!("{path}.new");
     let flags = OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::TRUNCATE;
@@ -156,17 +156,17 @@ async fn write_journal(
         .raw
         .open(aside.as_str(), flags, FileAttributes::empty())
         .await
-        .map_err(|e| explain(&e, &aside))?
+        .map_err(|e| Failed::sftp(&e, &aside))?
         .handle;
     let written = sftp
         .raw
         .write(handle.as_str(), 0, journal_text(job, segments).into_bytes())
         .await;
     let _ = sftp.raw.close(handle).await;
-    written.map_err(|e| explain(&e, &aside))?;
+    written.map_err(|e| Failed::sftp(&e, &aside))?;
     sftp.rename_over(&aside, &path)
         .await
-        .map_err(|e| explain(&e, &path))
+        .map_err(|e| Failed::sftp(&e, &path))
 }
 
 /// Creates the partial file afresh (the journal first says none of it is done).
@@ -175,14 +175,14 @@ async fn start_over(
     job: &Job,
     part: &str,
     count: u64,
-) -> Result<Vec<Segment>, String> {
+) -> Result<Vec<Segment>, Failed> {
     let segments = fresh_segments(job.size, count);
     write_journal(sftp, job, part, &segments).await?;
     let handle = create_partial(sftp, part, job.mode).await?;
     sftp.raw
         .close(handle)
         .await
-        .map_err(|e| explain(&e, part))?;
+        .map_err(|e| Failed::sftp(&e, part))?;
     Ok(segments)
 }
 
@@ -194,13 +194,13 @@ async fn send_segment(
     segment: Segment,
     done: &AtomicU64,
     cx: &Context<'_>,
-) -> Result<(), String> {
+) -> Result<(), Failed> {
     let mut file = File::open(&job.local).map_err(|e| local_error(&job.local, &e))?;
     let handle = sftp
         .raw
         .open(part, OpenFlags::WRITE, FileAttributes::empty())
         .await
-        .map_err(|e| explain(&e, part))?
+        .map_err(|e| Failed::sftp(&e, part))?
         .handle;
     let range = Range {
         start: segment.done,
@@ -210,10 +210,10 @@ async fn send_segment(
     let sent = send(sftp, &handle, job, &mut file, range, part, cx).await;
     let closed = sftp.raw.close(handle).await;
     sent?;
-    closed.map(|_| ()).map_err(|e| explain(&e, part))
+    closed.map(|_| ()).map_err(|e| Failed::sftp(&e, part))
 }
 
-pub(crate) async fn upload(pool: &Pool, job: &Job, cx: &Context<'_>) -> Result<(), String> {
+pub(crate) async fn upload(pool: &Pool, job: &Job, cx: &Context<'_>) -> Result<(), Failed> {
     let part = remote_partial(&job.remote);
     let first = pool.get(0);
     let segments = match resumable(&first, job, &part, cx).await {
@@ -269,12 +269,12 @@ pub(crate) async fn upload(pool: &Pool, job: &Job, cx: &Context<'_>) -> Result<(
 }
 
 /// `-p`, then the rename over the target; the journal goes.
-async fn finish(sftp: &Sftp, job: &Job, part: &str, cx: &Context<'_>) -> Result<(), String> {
+async fn finish(sftp: &Sftp, job: &Job, part: &str, cx: &Context<'_>) -> Result<(), Failed> {
     if cx.preserve {
         sftp.raw
             .setstat(part, preserved(job))
             .await
-            .map_err(|e| explain(&e, part))?;
+            .map_err(|e| Failed::sftp(&e, part))?;
     }
     put_in_place(sftp, part, &job.remote).await?;
     let journal = journal_path(part);

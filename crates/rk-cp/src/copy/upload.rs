@@ -11,8 +11,8 @@ use futures_util::stream::FuturesOrdered;
 use russh_sftp::protocol::{FileAttributes, OpenFlags};
 
 use super::plan::Job;
-use super::{Context, RESUME_WINDOW, local_error};
-use crate::remote::{Sftp, explain};
+use super::{Context, Failed, RESUME_WINDOW, local_error};
+use crate::remote::Sftp;
 
 /// Writes in flight: the server's channel window (2 MiB for OpenSSH) paces them anyway; a few
 /// more keep the pipe full without holding much memory.
@@ -26,7 +26,7 @@ pub(super) fn remote_partial(remote: &str) -> String {
     }
 }
 
-pub(crate) async fn upload(sftp: &Sftp, job: &Job, cx: &Context<'_>) -> Result<(), String> {
+pub(crate) async fn upload(sftp: &Sftp, job: &Job, cx: &Context<'_>) -> Result<(), Failed> {
     let part = remote_partial(&job.remote);
     let mut file = File::open(&job.local).map_err(|e| local_error(&job.local, &e))?;
     let (handle, start) = open_partial(sftp, job, &part, &mut file, cx).await?;
@@ -41,14 +41,14 @@ pub(crate) async fn upload(sftp: &Sftp, job: &Job, cx: &Context<'_>) -> Result<(
             sftp.raw
                 .fsetstat(handle.as_str(), preserved(job))
                 .await
-                .map_err(|e| explain(&e, &part))?;
+                .map_err(|e| Failed::sftp(&e, &part))?;
         }
-        Ok::<_, String>(())
+        Ok::<_, Failed>(())
     }
     .await;
     let closed = sftp.raw.close(handle).await;
     outcome?;
-    closed.map_err(|e| explain(&e, &part))?;
+    closed.map_err(|e| Failed::sftp(&e, &part))?;
     put_in_place(sftp, &part, &job.remote).await
 }
 
@@ -63,10 +63,14 @@ pub(super) fn preserved(job: &Job) -> FileAttributes {
 }
 
 /// Renames the whole copy over the target on the server.
-pub(super) async fn put_in_place(sftp: &Sftp, part: &str, remote: &str) -> Result<(), String> {
-    sftp.rename_over(part, remote)
-        .await
-        .map_err(|e| format!("{} (the copy is whole in {part})", explain(&e, remote)))
+pub(super) async fn put_in_place(sftp: &Sftp, part: &str, remote: &str) -> Result<(), Failed> {
+    sftp.rename_over(part, remote).await.map_err(|e| {
+        let failed = Failed::sftp(&e, remote);
+        Failed {
+            why: format!("{} (the copy is whole in {part})", failed.why),
+            ..failed
+        }
+    })
 }
 
 /// Opens the partial file on the server: continued when its last bytes match ours, else
@@ -77,7 +81,7 @@ async fn open_partial(
     part: &str,
     file: &mut File,
     cx: &Context<'_>,
-) -> Result<(String, u64), String> {
+) -> Result<(String, u64), Failed> {
     let have = match sftp.lstat(part).await {
         Ok(a) if cx.resume && a.is_regular() => a.size.unwrap_or(0),
         _ => 0,
@@ -91,7 +95,7 @@ async fn open_partial(
                 FileAttributes::empty(),
             )
             .await
-            .map_err(|e| explain(&e, part))?
+            .map_err(|e| Failed::sftp(&e, part))?
             .handle;
         let window = have.min(RESUME_WINDOW);
         let mut ours = vec![0u8; window as usize];
@@ -124,14 +128,14 @@ pub(super) async fn create_partial(
     sftp: &Sftp,
     part: &str,
     mode: Option<u32>,
-) -> Result<String, String> {
+) -> Result<String, Failed> {
     let attrs = FileAttributes {
         permissions: mode,
         ..FileAttributes::empty()
     };
     let flags = OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::TRUNCATE;
     let opened = sftp.raw.open(part, flags, attrs).await;
-    Ok(opened.map_err(|e| explain(&e, part))?.handle)
+    Ok(opened.map_err(|e| Failed::sftp(&e, part))?.handle)
 }
 
 /// Sends `[start, size)` of the local file with many writes in flight.
@@ -153,7 +157,7 @@ pub(super) async fn send(
     range: Range<'_>,
     part: &str,
     cx: &Context<'_>,
-) -> Result<(), String> {
+) -> Result<(), Failed> {
     file.seek(SeekFrom::Start(range.start))
         .map_err(|e| local_error(&job.local, &e))?;
     let chunk = u64::from(sftp.write_len);
@@ -177,7 +181,8 @@ pub(super) async fn send(
                 return Err(format!(
                     "{}: the file became shorter during the copy; run the same command again",
                     job.local.display()
-                ));
+                )
+                .into());
             }
             data.truncate(n);
             in_flight.push_back(write(next, data, permit));
@@ -186,7 +191,7 @@ pub(super) async fn send(
         let Some((acked_to, len, result)) = in_flight.next().await else {
             break;
         };
-        result.map_err(|e| explain(&e, part))?;
+        result.map_err(|e| Failed::sftp(&e, part))?;
         cx.progress.add(len);
         (range.acked)(acked_to);
     }

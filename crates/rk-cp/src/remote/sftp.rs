@@ -27,20 +27,22 @@ pub(crate) struct Sftp {
 }
 
 /// The sessions of a run: several channels of one authenticated connection (one login, one
-/// password or code typed), so files move in parallel without a second login.
+/// password or code typed), so files move in parallel without a second login; with
+/// `--connections`, spread over several logins.
 pub(crate) struct Pool {
     sessions: Vec<Arc<Sftp>>,
 }
 
 impl Pool {
-    /// Opens `channels` SFTP sessions at once (each costs a few round trips: on a long link,
-    /// one after the other would cost a second). sshd's MaxSessions (10 by default) may allow
-    /// fewer than asked: those that opened are used.
+    /// Opens `channels` SFTP sessions at once, spread over `connections` in turn (each costs a
+    /// few round trips: on a long link, one after the other would cost a second). sshd's
+    /// MaxSessions (10 by default) may allow fewer than asked: those that opened are used.
     pub(crate) async fn open(
-        connection: &rk_ssh::Connection,
+        connections: &[rk_ssh::Connection],
         channels: usize,
     ) -> Result<Pool, Error> {
-        let started = (0..channels.max(1)).map(|_| Sftp::start(connection));
+        let started = (0..channels.max(connections.len()))
+            .map(|i| Sftp::start(&connections[i % connections.len()]));
         let mut sessions = Vec::with_capacity(channels);
         let mut first_error = None;
         for result in futures_util::future::join_all(started).await {

@@ -53,7 +53,13 @@ impl client::Handler for Client {
     ) -> Result<(), Self::Error> {
         // -v: why the connection ended (the error shown without -v is the generic one).
         if self.log.verbose {
-            self.log.warn(format!("the connection ended: {reason:?}\r"));
+            let why = match &reason {
+                client::DisconnectReason::ReceivedDisconnect(info) => {
+                    format!("the server closed it ({info:?})")
+                }
+                client::DisconnectReason::Error(e) => e.to_string(),
+            };
+            self.log.step(format!("the connection ended: {why}\r"));
         }
         match reason {
             client::DisconnectReason::ReceivedDisconnect(_) => Ok(()),

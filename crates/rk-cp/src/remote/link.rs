@@ -1,0 +1,69 @@
+//! The logins of a run and the SFTP channels over them: one login by default (one password or
+//! code typed), several with `--connections` where sshd's one process per login is the limit.
+//! A [`Link`] also tells whether a login was lost, so that the files it interrupted are tried
+//! again on a new link (`--reconnect`) rather than counted as failed.
+
+use std::time::Duration;
+
+use rk_ssh::{Connection, Connector, Log};
+
+use super::sftp::Pool;
+use crate::error::Error;
+
+/// How long a broken SFTP channel may take to show as a closed connection (russh notices the
+/// end of the TCP stream a moment after the channel does).
+const LOSS_SHOWS_WITHIN: Duration = Duration::from_secs(2);
+
+pub(crate) struct Link {
+    connections: Vec<Connection>,
+    pub(crate) pool: Pool,
+}
+
+impl Link {
+    /// Logs in `logins` times (the first alone, as it may ask for a passphrase or a code; the
+    /// others together) and opens `channels` SFTP channels over them.
+    pub(crate) async fn open(
+        connector: &Connector,
+        logins: usize,
+        channels: usize,
+        log: &Log,
+    ) -> Result<Link, Error> {
+        let mut connections = vec![connector.connect().await?];
+        let more = (1..logins).map(|_| connector.connect());
+        for connection in futures_util::future::join_all(more).await {
+            connections.push(connection?);
+        }
+        let pool = Pool::open(&connections, channels).await?;
+        match connections.len() {
+            1 => log.step(format!("{} SFTP channels open", pool.len())),
+            n => log.step(format!("{} SFTP channels open over {n} logins", pool.len())),
+        }
+        Ok(Link { connections, pool })
+    }
+
+    /// The login that runs commands (`--verify`'s checksums).
+    pub(crate) fn first(&self) -> &Connection {
+        &self.connections[0]
+    }
+
+    /// Whether a login of this link is gone.
+    pub(crate) fn lost(&self) -> bool {
+        self.connections.iter().any(Connection::is_closed)
+    }
+
+    /// After a channel broke: whether that was the login going (waits a moment for it to show).
+    pub(crate) async fn lost_after_break(&self) -> bool {
+        let shows = async {
+            while !self.lost() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(LOSS_SHOWS_WITHIN, shows).await.is_ok()
+    }
+
+    pub(crate) async fn disconnect(&self) {
+        for connection in &self.connections {
+            connection.disconnect().await;
+        }
+    }
+}
