@@ -20,8 +20,14 @@ pub(super) struct CopyCpu {
 
 pub(super) struct CopyBench {
     pub(super) rows: Vec<Row>,
+    /// What the checks of rk-cp alone need: the big file, the key, known_hosts, sshd's port.
+    pub(super) big: PathBuf,
+    pub(super) key: PathBuf,
+    pub(super) known_hosts: PathBuf,
+    pub(super) port: u16,
     pub(super) cpu: Vec<Arc<CopyCpu>>,
-    pub(super) keep: Vec<rk_e2e::Sshd>,
+    /// The server, kept up until the bench ends.
+    pub(super) _sshd: rk_e2e::Sshd,
 }
 
 /// CPU time the process's reaped children used (user + system).
@@ -81,8 +87,20 @@ fn timed(
     Ok(elapsed)
 }
 
+/// rk-cp, quiet, with the bench's key, known_hosts and port.
+pub(super) fn rk_cp(bin: &Path, known_hosts: &Path, key: &Path, port: u16) -> Command {
+    let mut c = Command::new(bin.join("rk-cp"));
+    c.args(["-F", "none", "--no-agent", "--accept-new", "--known-hosts"])
+        .arg(known_hosts)
+        .arg("-i")
+        .arg(key)
+        .arg("-P")
+        .arg(port.to_string());
+    c
+}
+
 /// The files the rows copy: one big file and a folder of small ones.
-fn inputs(base: &Path, quick: bool) -> Result<(PathBuf, PathBuf), String> {
+pub(super) fn inputs(base: &Path, quick: bool) -> Result<(PathBuf, PathBuf), String> {
     let big = base.join("copy-src/big.bin");
     let small = base.join("copy-src/small");
     std::fs::create_dir_all(&small).map_err(|e| e.to_string())?;
@@ -200,20 +218,8 @@ pub(super) fn copy_rows(bin: &Path, base: &Path, quick: bool) -> Result<CopyBenc
                     (remote(&source), dest.display().to_string())
                 };
                 let mut cmd = if rk {
-                    let mut c = Command::new(bin.join("rk-cp"));
-                    c.args([
-                        "-q",
-                        "-F",
-                        "none",
-                        "--no-agent",
-                        "--accept-new",
-                        "--known-hosts",
-                    ])
-                    .arg(&kh)
-                    .arg("-i")
-                    .arg(&key)
-                    .arg("-P")
-                    .arg(port.to_string());
+                    let mut c = rk_cp(&bin, &kh, &key, port);
+                    c.arg("-q");
                     c
                 } else {
                     let mut c = Command::new("scp");
@@ -255,7 +261,11 @@ pub(super) fn copy_rows(bin: &Path, base: &Path, quick: bool) -> Result<CopyBenc
     }
     Ok(CopyBench {
         rows,
+        big,
+        key,
+        known_hosts: kh,
+        port: sshd.port,
         cpu,
-        keep: vec![sshd],
+        _sshd: sshd,
     })
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::{USAGE, cargo, workspace_root};
 
+mod checks;
 mod connect;
 mod copy;
 mod delay;
@@ -16,6 +17,7 @@ mod tools;
 mod tunnel;
 mod wine;
 
+use checks::{Check, copy_checks};
 use connect::connect_rows;
 use copy::copy_rows;
 use tools::{config_rows, keygen_rows, log_rows, write_big_log, write_config};
@@ -297,12 +299,12 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
         cpu_of = bench.cpu;
     }
     let mut copy_cpu = Vec::new();
-    let mut _copy_sshd = Vec::new();
+    let mut copy_bench = None;
     if wants("copy") {
-        let bench = copy_rows(&bin, &base, quick)?;
-        rows.extend(bench.rows);
-        copy_cpu = bench.cpu;
-        _copy_sshd = bench.keep;
+        let mut bench = copy_rows(&bin, &base, quick)?;
+        rows.extend(std::mem::take(&mut bench.rows));
+        copy_cpu = std::mem::take(&mut bench.cpu);
+        copy_bench = Some(bench);
     }
     // Only when asked: it needs the Windows build and Wine.
     if groups.iter().any(|g| g == "wine") {
@@ -319,6 +321,11 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
             _ => runs,
         };
         figures.push(run_row(row, runs, &scratch)?);
+    }
+    let mut checks: Vec<Check> = Vec::new();
+    if let Some(bench) = &copy_bench {
+        let wanted = |work: &str| only.is_empty() || only.iter().any(|o| work.contains(o.as_str()));
+        checks = copy_checks(&bin, bench, &scratch, &wanted)?;
     }
     for (what, pid) in &rss_of {
         if let Some(kib) = rk_e2e::peak_rss_kib(*pid) {
@@ -392,6 +399,17 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
             if f.pass() { "pass" } else { "FAIL" }
         );
     }
+    for c in &checks {
+        println!(
+            "{:<56} {:>8.1} {:<3} (at most {} {})  {}",
+            c.work,
+            c.value,
+            c.unit,
+            c.limit,
+            c.unit,
+            if c.pass() { "pass" } else { "FAIL" }
+        );
+    }
     if let Some(path) = json {
         let rows: Vec<String> = figures
             .iter()
@@ -417,12 +435,13 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
         .iter()
         .filter(|f| !f.pass())
         .map(|f| f.work)
+        .chain(checks.iter().filter(|c| !c.pass()).map(|c| c.work.as_str()))
         .collect();
     if baseline.is_none() && !missed.is_empty() {
         return Err(format!(
             "{} of {} rows missed their target: {}",
             missed.len(),
-            figures.len(),
+            figures.len() + checks.len(),
             missed.join("; ")
         ));
     }
