@@ -757,3 +757,19 @@ fn connections_spreads_the_channels_over_several_logins() {
     );
     assert_eq!(w.sshd.log().matches("Accepted publickey").count(), 2);
 }
+
+#[test]
+fn a_server_allowing_fewer_sessions_gets_fewer_channels() {
+    // sshd takes the first value of an option: this one wins over the harness's MaxSessions 100.
+    let w = world_with("MaxSessions 3\n");
+    let local = w.here.join("in.dat");
+    std::fs::write(&local, noise(70 << 20, 5)).unwrap();
+    let out = run(w.cp().arg("-v").arg(&local).arg(w.remote(&w.there)));
+    out.assert_ok("default channels against MaxSessions 3");
+    assert_same_file(&local, &w.there.join("in.dat"));
+    assert!(
+        out.stderr_str().contains("3 SFTP channels open"),
+        "{}",
+        out.stderr_str()
+    );
+}

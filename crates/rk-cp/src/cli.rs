@@ -55,8 +55,9 @@ pub struct Cli {
     #[arg(short = 'P', value_name = "PORT")]
     pub port: Option<u16>,
 
-    /// SFTP channels over the one login (files in parallel); sshd allows 10 by default
-    #[arg(short = 'n', long = "channels", value_name = "N", default_value_t = 4,
+    /// SFTP channels over the one login (files in parallel, a big upload in segments); sshd
+    /// allows 10 sessions per login by default
+    #[arg(short = 'n', long = "channels", value_name = "N", default_value_t = 8,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub channels: u16,
 

@@ -113,9 +113,12 @@ async fn fetch(
         .truncate(start == 0)
         .open(part)
         .map_err(|e| local_error(part, &e))?;
-    file.set_len(start).map_err(|e| local_error(part, &e))?;
-    file.seek(SeekFrom::Start(start))
-        .map_err(|e| local_error(part, &e))?;
+    if start > 0 {
+        // Continuing: drop anything past the checked prefix, then append.
+        file.set_len(start).map_err(|e| local_error(part, &e))?;
+        file.seek(SeekFrom::Start(start))
+            .map_err(|e| local_error(part, &e))?;
+    }
     let chunk = u64::from(sftp.read_len);
     let read = |offset: u64, len: u64, permit| async move {
         let result = sftp.raw.read(handle, offset, len as u32).await;
@@ -158,8 +161,14 @@ async fn fetch(
         file.write_all(&data).map_err(|e| local_error(part, &e))?;
         cx.progress.add(data.len() as u64);
     }
-    // The data is on disk before the name says the file is whole.
-    file.sync_all().map_err(|e| local_error(part, &e).into())
+    // The data is on disk before the name says the file is whole. fsync blocks for a disk
+    // flush: off the runtime's thread, so the other files in flight go on meanwhile (and the
+    // file system can commit many files' flushes together).
+    let synced = tokio::task::spawn_blocking(move || file.sync_all()).await;
+    match synced {
+        Ok(result) => result.map_err(|e| local_error(part, &e).into()),
+        Err(e) => Err(format!("{}: {e}", part.display()).into()),
+    }
 }
 
 fn data_or_eof(
