@@ -1,24 +1,22 @@
-//! Packaging: release archives with man pages and shell completions generated from each
-//! binary's clap definition, so they never drift from `--help`.
+//! Packaging: release archives with man pages and shell completions that each built binary
+//! writes from its own clap definition (`BIN --generate KIND`, rk-generate), so they never
+//! drift from `--help` and xtask needs none of the tools' code.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use clap_complete::Shell;
 use sha2::{Digest, Sha256};
 
 use crate::{cargo, workspace_root};
 
-/// The rk binaries and their clap definitions.
-fn binaries() -> Vec<(&'static str, clap::Command)> {
-    vec![
-        ("rk-keygen", rk_keygen::cli::command()),
-        ("rk-copy-pubkey", rk_copy_pubkey::command()),
-        ("rk-parse-log", rk_parse_log::command()),
-        ("rk-connect", rk_connect::cli::command()),
-        ("rk-cp", rk_cp::cli::command()),
-    ]
-}
+/// The rk binaries, in the order they are packaged.
+const BINARIES: [&str; 5] = [
+    "rk-keygen",
+    "rk-copy-pubkey",
+    "rk-parse-log",
+    "rk-connect",
+    "rk-cp",
+];
 
 struct Options {
     profile: String,
@@ -55,7 +53,7 @@ fn options(args: &[String]) -> Result<Options, String> {
 fn build(profile: &str) -> Result<PathBuf, String> {
     let mut cmd = cargo();
     cmd.args(["build", "--locked", "--profile", profile]);
-    for (name, _) in binaries() {
+    for name in BINARIES {
         cmd.args(["-p", name]);
     }
     let status = cmd.status().map_err(|e| format!("cargo build: {e}"))?;
@@ -81,78 +79,29 @@ fn host_triple() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Escapes text for roff: backslashes, and a leading '.' or '\'' that would be a request.
-fn roff_text(line: &str) -> String {
-    let escaped = line.replace('\\', "\\e").replace('-', "\\-");
-    if escaped.starts_with('.') || escaped.starts_with('\'') {
-        format!("\\&{escaped}")
-    } else {
-        escaped
+/// What `BIN --generate KIND` prints (rk-generate: the man page, or a shell's completions),
+/// from the built binary's own clap definition.
+fn generated(bin: &Path, kind: &str) -> Result<Vec<u8>, String> {
+    let out = Command::new(bin)
+        .args(["--generate", kind])
+        .output()
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} --generate {kind}: {}",
+            bin.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
+    Ok(out.stdout)
 }
 
-/// The man page: clap_mangen's title, synopsis, description and options, then the after-help
-/// text split into EXAMPLES, EXIT STATUS and NOTES sections.
-pub fn man_page(cmd: &clap::Command) -> Result<Vec<u8>, String> {
-    let man = clap_mangen::Man::new(cmd.clone());
-    let mut out = Vec::new();
-    let io = |e: std::io::Error| e.to_string();
-    man.render_title(&mut out).map_err(io)?;
-    man.render_name_section(&mut out).map_err(io)?;
-    man.render_synopsis_section(&mut out).map_err(io)?;
-    man.render_description_section(&mut out).map_err(io)?;
-    man.render_options_section(&mut out).map_err(io)?;
-    let after = cmd
-        .get_after_help()
-        .map(|s| s.to_string())
-        .unwrap_or_default();
-    let mut section: Option<String> = None;
-    let mut body: Vec<String> = Vec::new();
-    let flush = |section: &Option<String>, body: &mut Vec<String>, out: &mut Vec<u8>| {
-        if let Some(title) = section {
-            out.extend_from_slice(format!(".SH \"{title}\"\n.nf\n").as_bytes());
-            for l in body.iter() {
-                out.extend_from_slice(format!("{}\n", roff_text(l)).as_bytes());
-            }
-            out.extend_from_slice(b".fi\n");
-        }
-        body.clear();
-    };
-    for line in after.lines() {
-        let heading =
-            (!line.starts_with(' ') && line.ends_with(':')).then(|| line.trim_end_matches(':'));
-        match heading {
-            Some(h) => {
-                flush(&section, &mut body, &mut out);
-                section = Some(match h.to_ascii_lowercase().as_str() {
-                    "examples" => "EXAMPLES".to_string(),
-                    "exit status" => "EXIT STATUS".to_string(),
-                    other => other.to_ascii_uppercase(),
-                });
-            }
-            None if section.is_none() && !line.trim().is_empty() => {
-                section = Some("NOTES".into());
-                body.push(line.to_string());
-            }
-            None => body.push(line.to_string()),
-        }
-    }
-    flush(&section, &mut body, &mut out);
-    man.render_version_section(&mut out).map_err(io)?;
-    Ok(out)
-}
-
-fn completion(name: &str, cmd: &clap::Command, shell: Shell) -> Vec<u8> {
-    let mut out = Vec::new();
-    clap_complete::generate(shell, &mut cmd.clone(), name, &mut out);
-    out
-}
-
-const SHELLS: [(Shell, &str); 4] = [
-    (Shell::Bash, "bash"),
-    (Shell::Zsh, "zsh"),
-    (Shell::Fish, "fish"),
-    (Shell::PowerShell, "ps1"),
+/// The completions in the archive: `--generate` kind, file extension.
+const SHELLS: [(&str, &str); 4] = [
+    ("complete-bash", "bash"),
+    ("complete-zsh", "zsh"),
+    ("complete-fish", "fish"),
+    ("complete-powershell", "ps1"),
 ];
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
@@ -198,16 +147,17 @@ pub fn dist(args: &[String]) -> Result<PathBuf, String> {
     let stage = o.out.join(&stem);
     let _ = std::fs::remove_dir_all(&stage);
 
-    for (name, cmd) in binaries() {
-        copy_exe(&bin_dir.join(name), &stage.join("bin").join(name))?;
+    for name in BINARIES {
+        let bin = bin_dir.join(name);
+        copy_exe(&bin, &stage.join("bin").join(name))?;
         write(
             &stage.join("man/man1").join(format!("{name}.1")),
-            &man_page(&cmd)?,
+            &generated(&bin, "man")?,
         )?;
-        for (shell, ext) in SHELLS {
+        for (kind, ext) in SHELLS {
             write(
                 &stage.join("completions").join(format!("{name}.{ext}")),
-                &completion(name, &cmd, shell),
+                &generated(&bin, kind)?,
             )?;
         }
     }
@@ -264,6 +214,9 @@ fn record_checksum(archive: &Path) -> Result<(), String> {
 pub fn dist_windows(out: &Path, with_test_helper: bool) -> Result<PathBuf, String> {
     use std::io::Write;
     let bin_dir = crate::windows::build("release", with_test_helper)?;
+    // The completions come from this machine's build of the same sources (the command lines
+    // have no platform-specific flags); after the Linux suite it is already built.
+    let host_dir = build("dev")?;
     let stem = format!(
         "rk-{}-{}",
         env!("CARGO_PKG_VERSION"),
@@ -282,7 +235,7 @@ pub fn dist_windows(out: &Path, with_test_helper: bool) -> Result<PathBuf, Strin
             .and_then(|()| zip.write_all(bytes).map_err(Into::into))
             .map_err(|e| format!("{}: {e}", archive.display()))
     };
-    for (name, cmd) in binaries() {
+    for name in BINARIES {
         if !crate::windows::BINARIES.contains(&name) {
             continue;
         }
@@ -291,7 +244,7 @@ pub fn dist_windows(out: &Path, with_test_helper: bool) -> Result<PathBuf, Strin
         add(format!("{name}.exe"), &bytes, true)?;
         add(
             format!("completions/{name}.ps1"),
-            &completion(name, &cmd, Shell::PowerShell),
+            &generated(&host_dir.join(name), "complete-powershell")?,
             false,
         )?;
     }
@@ -325,28 +278,24 @@ pub fn install(args: &[String]) -> Result<(), String> {
             .ok_or("neither CARGO_INSTALL_ROOT, CARGO_HOME nor HOME is set; give --prefix")?,
     };
     let bin_dir = build(&o.profile)?;
-    for (name, cmd) in binaries() {
-        copy_exe(&bin_dir.join(name), &prefix.join("bin").join(name))?;
-        write(
-            &prefix.join("share/man/man1").join(format!("{name}.1")),
-            &man_page(&cmd)?,
-        )?;
-        write(
-            &prefix.join("share/bash-completion/completions").join(name),
-            &completion(name, &cmd, Shell::Bash),
-        )?;
-        write(
-            &prefix
-                .join("share/zsh/site-functions")
-                .join(format!("_{name}")),
-            &completion(name, &cmd, Shell::Zsh),
-        )?;
-        write(
-            &prefix
-                .join("share/fish/vendor_completions.d")
-                .join(format!("{name}.fish")),
-            &completion(name, &cmd, Shell::Fish),
-        )?;
+    for name in BINARIES {
+        let bin = bin_dir.join(name);
+        copy_exe(&bin, &prefix.join("bin").join(name))?;
+        let installed = [
+            (format!("share/man/man1/{name}.1"), "man"),
+            (
+                format!("share/bash-completion/completions/{name}"),
+                "complete-bash",
+            ),
+            (format!("share/zsh/site-functions/_{name}"), "complete-zsh"),
+            (
+                format!("share/fish/vendor_completions.d/{name}.fish"),
+                "complete-fish",
+            ),
+        ];
+        for (path, kind) in installed {
+            write(&prefix.join(path), &generated(&bin, kind)?)?;
+        }
     }
     println!(
         "installed rk into {} (make sure {}/bin is on your PATH)",

@@ -1,6 +1,9 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    if let Some(status) = rk_generate::answer(rk_connect::cli::command) {
+        return status;
+    }
     let cli = match rk_connect::cli::Cli::parse_args(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => {

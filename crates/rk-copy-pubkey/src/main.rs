@@ -4,6 +4,9 @@ use clap::Parser;
 use rk_core::exit;
 
 fn main() -> ExitCode {
+    if let Some(status) = rk_generate::answer(rk_copy_pubkey::command) {
+        return status;
+    }
     let cli = match rk_copy_pubkey::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -1,6 +1,9 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    if let Some(status) = rk_generate::answer(rk_cp::cli::command) {
+        return status;
+    }
     let cli = match rk_cp::cli::Cli::parse_args(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => {

@@ -4,6 +4,9 @@ use clap::Parser;
 use rk_core::exit;
 
 fn main() -> ExitCode {
+    if let Some(status) = rk_generate::answer(rk_keygen::cli::command) {
+        return status;
+    }
     let cli = match rk_keygen::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -3,6 +3,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    if let Some(status) = rk_generate::answer(rk_parse_log::command) {
+        return status;
+    }
     let cli = match rk_parse_log::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
