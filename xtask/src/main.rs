@@ -6,9 +6,11 @@
 //!   With `--target x86_64-pc-windows-gnu`: the cross-built .exe files in a .zip (windows.rs).
 //! `cargo xtask test [--check] [--linux-only] [-- ARGS…]`
 //!   Every test, on a machine that may lack the peers: checks (and installs) them, runs the Linux
-//!   suite, then the Windows suite under Wine (test_all.rs).
+//!   suite, then the Windows suite under Wine, then the macOS type-check (test_all.rs).
 //! `cargo xtask windows build|test`
 //!   The Windows build (std from Debian's sources, MinGW) and its test suite under Wine.
+//! `cargo xtask macos check`
+//!   Every shipped crate type-checked for aarch64-apple-darwin (macos.rs).
 //! `cargo xtask install [--prefix DIR] [--profile release|dev]`
 //!   Installs binaries, man pages and completions (default prefix ~/.local).
 //! `cargo xtask lint`
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         Some("lint") => lint(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("windows") => windows::main(&args[1..]),
+        Some("macos") => macos::main(&args[1..]),
         Some("test") => test_all::test(&args[1..]),
         _ => Err(USAGE.to_string()),
     };
@@ -45,8 +48,10 @@ fn main() -> ExitCode {
 }
 
 mod bench;
+mod cross;
 mod dist;
 mod fuzz;
+mod macos;
 mod peers;
 mod test_all;
 mod windows;
@@ -56,6 +61,7 @@ pub(crate) const USAGE: &str =
        cargo xtask test [--check] [--linux-only] [-- CARGO-TEST-ARGS...]
        cargo xtask windows build [--profile release|dev]
        cargo xtask windows test [TEST-ARGS...]
+       cargo xtask macos check
        cargo xtask install [--prefix DIR] [--profile release|dev]
        cargo xtask lint
        cargo xtask fuzz [--seconds N] [job_log|key_loaders|known_hosts|ssh_config|ppk_roundtrip ...]

@@ -8,11 +8,12 @@
 //! 2. `cargo test --workspace --locked [ARGS]`: the Linux suite.
 //! 3. The Windows .exe files, cross-built, and their suite under Wine (`windows.rs`), unless
 //!    `--linux-only`.
+//! 4. Every shipped crate type-checked for macOS (`macos.rs`), unless `--linux-only`.
 
 use std::time::Instant;
 
 use crate::peers::{self, LINUX_TEST_PEERS, Peer};
-use crate::windows;
+use crate::{cross, macos, windows};
 
 pub fn test(args: &[String]) -> Result<(), String> {
     let mut check_only = false;
@@ -29,7 +30,8 @@ pub fn test(args: &[String]) -> Result<(), String> {
     }
     let mut needed: Vec<Peer> = LINUX_TEST_PEERS.to_vec();
     if !linux_only {
-        needed.extend(windows::BUILD_PEERS.iter().chain(windows::TEST_PEERS));
+        needed.extend(cross::DEBIAN_RUST.iter().chain([&windows::LINKER]));
+        needed.extend(windows::TEST_PEERS);
     }
     if check_only {
         peers::ensure(&needed, false)?;
@@ -53,6 +55,7 @@ pub fn test(args: &[String]) -> Result<(), String> {
     }
     if !linux_only {
         windows::test(&[])?;
+        macos::check()?;
     }
     Ok(())
 }

@@ -1,11 +1,7 @@
 //! Windows builds, cross-compiled on Linux, and their test suite under Wine.
 //!
-//! The rustup toolchain here has no Windows standard library and none can be downloaded, so
-//! std is built from source (`-Zbuild-std`) with Debian's Rust 1.96 (`rustc-web`, whose
-//! sources `rust-web-src` installs where `-Zbuild-std` looks) and linked by MinGW. Everything
-//! goes to a target directory of its own outside the checkout (std and the dependencies are
-//! built once per machine and reused by every later build, CI's fresh clones included); the
-//! Linux build in `target/` is untouched.
+//! std is built from source with Debian's Rust ([`crate::cross`]) and linked by MinGW, into
+//! `~/.cache/rk/windows-target`; the Linux build in `target/` is untouched.
 //!
 //! `cargo xtask windows build [--profile release|dev]`  the .exe files (and the test helper)
 //! `cargo xtask windows test [ARGS…]`                   build, package, then the Wine suite
@@ -14,6 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::cross::{self, run};
 use crate::peers::{self, Peer};
 use crate::workspace_root;
 
@@ -28,29 +25,12 @@ pub const BINARIES: &[&str] = &[
     "rk-cp",
 ];
 
-/// What the cross-build needs (Debian packages; no download outside the registries).
-pub const BUILD_PEERS: &[Peer] = &[
-    Peer::file(
-        "/usr/bin/cargo",
-        "cargo-web",
-        "Debian's cargo 1.96 for -Zbuild-std",
-    ),
-    Peer::file(
-        "/usr/bin/rustc",
-        "rustc-web",
-        "Debian's rustc 1.96 for -Zbuild-std",
-    ),
-    Peer::file(
-        "/usr/lib/rustlib/src/rust/library/std/Cargo.toml",
-        "rust-web-src",
-        "the standard library's sources, built for Windows",
-    ),
-    Peer::program(
-        "x86_64-w64-mingw32-gcc",
-        "gcc-mingw-w64-x86-64",
-        "the Windows linker",
-    ),
-];
+/// What the cross-build needs besides Debian's Rust ([`crate::cross::DEBIAN_RUST`]).
+pub const LINKER: Peer = Peer::program(
+    "x86_64-w64-mingw32-gcc",
+    "gcc-mingw-w64-x86-64",
+    "the Windows linker",
+);
 
 /// What running the suite needs besides the Linux peers.
 pub const TEST_PEERS: &[Peer] = &[Peer::file(
@@ -61,46 +41,19 @@ pub const TEST_PEERS: &[Peer] = &[Peer::file(
 
 /// Where Windows builds go: `$RK_WINDOWS_TARGET_DIR`, else `~/.cache/rk/windows-target`.
 pub fn target_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("RK_WINDOWS_TARGET_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| workspace_root().join("target"));
-    cache.join("rk").join("windows-target")
+    cross::cache_dir("RK_WINDOWS_TARGET_DIR", "windows-target")
 }
 
 /// `cargo ARGS…` for the Windows target: Debian's toolchain, std from source, MinGW's linker.
 fn cargo_windows(args: &[&str]) -> Command {
-    let mut cmd = Command::new("/usr/bin/cargo");
-    cmd.current_dir(workspace_root());
-    // What rustup's cargo put in our environment must not steer Debian's.
-    for var in [
-        "CARGO",
-        "RUSTUP_TOOLCHAIN",
-        "RUSTC_WRAPPER",
-        "CARGO_BUILD_TARGET",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("RUSTC", "/usr/bin/rustc")
-        .env("RUSTDOC", "/usr/bin/rustdoc")
-        // -Zbuild-std is unstable; Debian's stable rustc takes it with this.
-        .env("RUSTC_BOOTSTRAP", "1")
-        .env("CARGO_TARGET_DIR", target_dir())
-        .env(
-            "CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER",
-            "x86_64-w64-mingw32-gcc",
-        )
-        // aws-lc-sys (russh's crypto) otherwise wants NASM for this target; it ships the
-        // objects prebuilt.
-        .env("AWS_LC_SYS_PREBUILT_NASM", "1");
-    // A global option: before the subcommand.
-    cmd.arg("-Zbuild-std=std,panic_abort,panic_unwind")
-        .args(args)
-        .args(["--locked", "--target", TARGET]);
+    let mut cmd = cross::cargo(TARGET, target_dir(), args);
+    cmd.env(
+        "CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER",
+        "x86_64-w64-mingw32-gcc",
+    )
+    // aws-lc-sys (russh's crypto) otherwise wants NASM for this target; it ships the objects
+    // prebuilt.
+    .env("AWS_LC_SYS_PREBUILT_NASM", "1");
     cmd
 }
 
@@ -108,7 +61,8 @@ fn cargo_windows(args: &[&str]) -> Command {
 /// file's DACL through the Windows API, and `test-agent`, an SSH agent on a named pipe);
 /// returns the directory holding the .exe files.
 pub fn build(profile: &str, with_test_helper: bool) -> Result<PathBuf, String> {
-    peers::ensure(BUILD_PEERS, false)?;
+    peers::ensure(cross::DEBIAN_RUST, false)?;
+    peers::ensure(&[LINKER], false)?;
     let started = std::time::Instant::now();
     let mut args = vec!["build", "--profile", profile];
     for name in BINARIES {
@@ -137,15 +91,6 @@ pub fn build(profile: &str, with_test_helper: bool) -> Result<PathBuf, String> {
     );
     let dir = if profile == "dev" { "debug" } else { profile };
     Ok(target_dir().join(TARGET).join(dir))
-}
-
-fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
-    let status = cmd.status().map_err(|e| format!("{what}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{what} failed ({status})"))
-    }
 }
 
 /// `cargo xtask windows …`

@@ -67,7 +67,7 @@ pub struct Cli {
           value_parser = clap::value_parser!(u16).range(1..=16))]
     pub connections: u16,
 
-    /// When the connection is lost, log in again (waiting 1 s, 2 s, 4 s … up to 30 s between
+    /// When the connection is lost, log in again (waiting 1 s, 2 s, 4 s ... up to 30 s between
     /// tries) and continue where the copy stopped; Ctrl-C to stop
     #[arg(long)]
     pub reconnect: bool,
