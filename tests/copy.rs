@@ -321,7 +321,11 @@ fn an_interrupted_download_keeps_the_old_target_and_resumes() {
     // The old target is untouched: the copy went to the temporary name.
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "the old results");
 
-    let out = run(w.cp().arg("-v").arg(w.remote(&source)).arg(&target));
+    let out = run(w
+        .cp()
+        .args(["-v", "--resume"])
+        .arg(w.remote(&source))
+        .arg(&target));
     out.assert_ok("rerun");
     assert_same_file(&source, &target);
     let err = out.stderr_str();

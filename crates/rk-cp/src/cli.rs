@@ -72,8 +72,12 @@ pub struct Cli {
     #[arg(long)]
     pub reconnect: bool,
 
+    /// Continue partial files left by an interrupted run (the default; for scripts that say so)
+    #[arg(long, overrides_with = "no_resume")]
+    pub resume: bool,
+
     /// Always start partial files over instead of continuing them
-    #[arg(long)]
+    #[arg(long, overrides_with = "resume")]
     pub no_resume: bool,
 
     /// Check each copied file with SHA-256 on both sides (the server needs sha256sum or shasum)

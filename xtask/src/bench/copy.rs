@@ -14,6 +14,8 @@ use super::{Probe, Row, Target, delay, ed25519_sshd};
 #[derive(Default)]
 pub(super) struct CopyCpu {
     pub(super) work: &'static str,
+    /// Bytes one run copies, for the throughput.
+    pub(super) bytes: u64,
     pub(super) rk: Mutex<(Duration, Duration, usize)>,
     pub(super) anchor: Mutex<(Duration, Duration, usize)>,
 }
@@ -101,6 +103,17 @@ pub(super) fn rk_cp(bin: &Path, known_hosts: &Path, key: &Path, port: u16) -> Co
         .arg("-P")
         .arg(port.to_string());
     c
+}
+
+/// Bytes in the files under `path` (or of the file itself).
+fn tree_bytes(path: &Path) -> u64 {
+    match std::fs::read_dir(path) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| tree_bytes(&e.path()))
+            .sum(),
+        Err(_) => std::fs::metadata(path).map_or(0, |m| m.len()),
+    }
 }
 
 /// The files the rows copy: one big file and a folder of small ones.
@@ -200,6 +213,7 @@ pub(super) fn copy_rows(bin: &Path, base: &Path, quick: bool) -> Result<CopyBenc
         let source = if tree { small.clone() } else { big.clone() };
         let row_cpu = Arc::new(CopyCpu {
             work,
+            bytes: tree_bytes(&source),
             ..Default::default()
         });
         cpu.push(Arc::clone(&row_cpu));

@@ -375,8 +375,13 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
         let wall = figures.iter().find(|f| f.work == c.work);
         let bound =
             wall.is_some_and(|f| rk_sshd >= 0.9 * f.rk_ms() && scp_sshd >= 0.9 * f.anchor_ms());
+        // MB/s of the medians: bytes per millisecond / 1000.
+        let rate = |ms: f64| c.bytes as f64 / ms / 1e3;
+        let (rk_rate, scp_rate) = wall.map_or((f64::NAN, f64::NAN), |f| {
+            (rate(f.rk_ms()), rate(f.anchor_ms()))
+        });
         println!(
-            "CPU per run, {}: rk-cp {rk:.0} ms (sshd {rk_sshd:.0} ms), scp {scp:.0} ms (sshd {scp_sshd:.0} ms){}",
+            "CPU per run, {}: rk-cp {rk:.0} ms (sshd {rk_sshd:.0} ms), scp {scp:.0} ms (sshd {scp_sshd:.0} ms); throughput rk-cp {rk_rate:.0} MB/s, scp {scp_rate:.0} MB/s{}",
             c.work,
             if bound { " — sshd-bound" } else { "" }
         );
