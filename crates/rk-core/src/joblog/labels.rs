@@ -31,9 +31,14 @@ pub const LANGUAGES: &[Labels] = &[
         language: "English",
         user: &["user name", "username", "login name", "user", "login"],
         host: &[
+            "public ipv4 address",
             "public ip address",
+            "ipv4 address",
+            "public ipv4",
             "public ip",
             "ip address",
+            "ipv4",
+            "ipv6",
             "host name",
             "hostname",
             "address",
@@ -87,20 +92,56 @@ pub(super) enum Field {
     Port,
 }
 
-/// The field a whole table cell names (`Username`, `Public IP`, `ポート`), if any.
+/// The field a table's header cell names, if any: `Username`, `Public IP`, `ポート`, and cells
+/// of a few more words around a label (`Cluster IP`, `Login user`, `Public IPv4 address`). In
+/// such a cell the label that ends last wins: column names are noun phrases whose last word
+/// says what they are, in every language here (`Login user` is a user, `Login node IP` an
+/// address, `numéro de port` a port). More than [`MAX_CELL_WORDS`] words is prose, not a
+/// header.
 pub(super) fn field_of_cell(cell: &str) -> Option<Field> {
     let cell = cell.trim().trim_end_matches([':', '：']).to_lowercase();
-    LANGUAGES.iter().find_map(|l| {
-        if l.user.contains(&cell.as_str()) {
-            Some(Field::User)
-        } else if l.host.contains(&cell.as_str()) {
-            Some(Field::Host)
-        } else if l.port.contains(&cell.as_str()) {
-            Some(Field::Port)
-        } else {
-            None
+    // `Username: uprod_x` is a label with its value, in a line of prose.
+    let has_value = cell.contains([':', '：', '=', '@']);
+    if cell.is_empty() || has_value || cell.split_whitespace().count() > MAX_CELL_WORDS {
+        return None;
+    }
+    // (where the label ends, its length, the field): the last end wins, then the longest.
+    let mut best: Option<(usize, usize, Field)> = None;
+    for l in LANGUAGES {
+        for (field, labels) in [
+            (Field::User, l.user),
+            (Field::Host, l.host),
+            (Field::Port, l.port),
+        ] {
+            for label in labels {
+                for (start, _) in cell.match_indices(label) {
+                    let end = start + label.len();
+                    if whole_word(&cell, start, end)
+                        && best.is_none_or(|(e, n, _)| (end, label.len()) > (e, n))
+                    {
+                        best = Some((end, label.len(), field));
+                    }
+                }
+            }
         }
-    })
+    }
+    best.map(|(_, _, field)| field)
+}
+
+/// Header cells are short: `Public IPv4 address of the head node` is not one.
+const MAX_CELL_WORDS: usize = 5;
+
+/// Whether `text[start..end]` stands as a word: no ASCII letter or digit touches an end that is
+/// one itself (CJK labels touch their neighbours: that text has no spaces).
+fn whole_word(text: &str, start: usize, end: usize) -> bool {
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let (label, before, after) = (
+        &text[start..end],
+        text[..start].chars().next_back(),
+        text[end..].chars().next(),
+    );
+    !(alnum(label.chars().next()) && alnum(before))
+        && !(alnum(label.chars().next_back()) && alnum(after))
 }
 
 /// Every label of `field` in every language, longest first (so that `username` is tried
@@ -193,5 +234,32 @@ mod tests {
         assert_eq!(field_of_cell("ポート"), Some(Field::Port));
         assert_eq!(field_of_cell("IPアドレス"), Some(Field::Host));
         assert_eq!(field_of_cell("Status"), None);
+    }
+
+    #[test]
+    fn cells_of_more_words_name_their_last_label() {
+        for (cell, field) in [
+            ("Cluster IP", Some(Field::Host)),
+            ("Login user", Some(Field::User)),
+            ("Login User Name", Some(Field::User)),
+            ("SSH port", Some(Field::Port)),
+            ("Public IPv4 address", Some(Field::Host)),
+            ("IPv4", Some(Field::Host)),
+            ("Head node IP", Some(Field::Host)),
+            ("Login node IP", Some(Field::Host)),
+            ("SSH Port Number", Some(Field::Port)),
+            ("Numéro de port", Some(Field::Port)),
+            ("ログインユーザー", Some(Field::User)),
+            ("接続先IPアドレス", Some(Field::Host)),
+            ("Sport", None),
+            ("Airport", None),
+            ("Hostile", None),
+            ("Users online", None),
+            ("The public IP of the head node", None),
+            ("", None),
+            ("Username: uprod_x", None),
+        ] {
+            assert_eq!(field_of_cell(cell), field, "{cell:?}");
+        }
     }
 }

@@ -429,6 +429,10 @@ impl Scanner {
                 }
                 handled_until = pos + 1;
                 for (row_start, user, host, port) in rows {
+                    // An empty cell is no answer, and nothing to refuse either.
+                    if user.is_empty() || host.is_empty() {
+                        continue;
+                    }
                     let n = line_number(&self.buf, &mut line_cursor, row_start);
                     match table_result(&user, &host, &port, self.options.allow_private) {
                         Ok(fields) => {

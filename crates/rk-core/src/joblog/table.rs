@@ -56,7 +56,9 @@ fn cells(line: &str, bars: bool) -> Vec<String> {
     out
 }
 
-/// A header row: at least two columns, one naming the user and one the host or the port.
+/// A header row: at least two columns, one naming the user and one the host (the port column
+/// is optional: 22 is assumed without one). A table without a host column is not where the
+/// connection is written; the scanner reads such lines as prose.
 pub(super) fn header(line: &str) -> Option<Header> {
     let bars = line.contains('|');
     if !bars && !line.contains("  ") && !line.contains('\t') {
@@ -64,8 +66,7 @@ pub(super) fn header(line: &str) -> Option<Header> {
     }
     let columns: Vec<Option<Field>> = cells(line, bars).iter().map(|c| field_of_cell(c)).collect();
     let has = |f: Field| columns.iter().filter(|c| **c == Some(f)).count() == 1;
-    (columns.len() >= 2 && has(Field::User) && (has(Field::Host) || has(Field::Port)))
-        .then_some(Header { columns, bars })
+    (columns.len() >= 2 && has(Field::User) && has(Field::Host)).then_some(Header { columns, bars })
 }
 
 /// What a line under `header` is.
@@ -146,5 +147,7 @@ mod tests {
         assert!(header("The user logged in from 1.2.3.4 on port 22").is_none());
         assert!(header("user  status").is_none());
         assert!(header("Username: uprod_x  IP address: 1.2.3.4").is_none());
+        // No address column: not where the connection is written (nothing to refuse as "").
+        assert!(header("| Username | Port |").is_none());
     }
 }
