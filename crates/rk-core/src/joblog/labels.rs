@@ -140,8 +140,9 @@ fn whole_word(text: &str, start: usize, end: usize) -> bool {
         text[..start].chars().next_back(),
         text[end..].chars().next(),
     );
-    !(alnum(label.chars().next()) && alnum(before))
-        && !(alnum(label.chars().next_back()) && alnum(after))
+    let touched_before = alnum(label.chars().next()) && alnum(before);
+    let touched_after = alnum(label.chars().next_back()) && alnum(after);
+    !touched_before && !touched_after
 }
 
 /// Every label of `field` in every language, longest first (so that `username` is tried
