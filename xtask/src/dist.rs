@@ -5,18 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sha2::{Digest, Sha256};
-
-use crate::{cargo, workspace_root};
-
-/// The rk binaries, in the order they are packaged.
-const BINARIES: [&str; 5] = [
-    "rk-keygen",
-    "rk-copy-pubkey",
-    "rk-parse-log",
-    "rk-connect",
-    "rk-cp",
-];
+use crate::package::{BINARIES, build, generated, record_checksum, write};
+use crate::workspace_root;
 
 struct Options {
     profile: String,
@@ -50,22 +40,6 @@ fn options(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
-fn build(profile: &str) -> Result<PathBuf, String> {
-    let mut cmd = cargo();
-    cmd.args(["build", "--locked", "--profile", profile]);
-    for name in BINARIES {
-        cmd.args(["-p", name]);
-    }
-    let status = cmd.status().map_err(|e| format!("cargo build: {e}"))?;
-    if !status.success() {
-        return Err("cargo build failed".into());
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    Ok(target.join(if profile == "dev" { "debug" } else { profile }))
-}
-
 fn host_triple() -> String {
     let out = Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
         .arg("-vV")
@@ -79,23 +53,6 @@ fn host_triple() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// What `BIN --generate KIND` prints (rk-generate: the man page, or a shell's completions),
-/// from the built binary's own clap definition.
-fn generated(bin: &Path, kind: &str) -> Result<Vec<u8>, String> {
-    let out = Command::new(bin)
-        .args(["--generate", kind])
-        .output()
-        .map_err(|e| format!("{}: {e}", bin.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{} --generate {kind}: {}",
-            bin.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(out.stdout)
-}
-
 /// The completions in the archive: `--generate` kind, file extension.
 const SHELLS: [(&str, &str); 4] = [
     ("complete-bash", "bash"),
@@ -103,13 +60,6 @@ const SHELLS: [(&str, &str); 4] = [
     ("complete-fish", "fish"),
     ("complete-powershell", "ps1"),
 ];
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
-}
 
 fn copy_exe(from: &Path, to: &Path) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
@@ -126,7 +76,7 @@ pub fn dist(args: &[String]) -> Result<PathBuf, String> {
     match o.target.as_deref() {
         None => {}
         Some(crate::windows::TARGET) if o.profile == "release" => {
-            return dist_windows(&o.out, false);
+            return crate::windows::package(&o.out, false);
         }
         Some(crate::windows::TARGET) => {
             return Err("the Windows archive is built with the release profile only".into());
@@ -179,82 +129,6 @@ pub fn dist(args: &[String]) -> Result<PathBuf, String> {
     }
     record_checksum(&archive)?;
     let _ = std::fs::remove_dir_all(&stage);
-    println!("{}", archive.display());
-    Ok(archive)
-}
-
-/// Adds (or replaces) the archive's line in `SHA256SUMS` beside it, keeping the other
-/// platforms' lines: `sha256sum -c SHA256SUMS` checks every archive in the folder.
-fn record_checksum(archive: &Path) -> Result<(), String> {
-    let digest = Sha256::digest(std::fs::read(archive).map_err(|e| e.to_string())?);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    let name = archive
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or("archive name")?;
-    let sums = archive.with_file_name("SHA256SUMS");
-    let old = std::fs::read_to_string(&sums).unwrap_or_default();
-    let mut lines: Vec<String> = old
-        .lines()
-        .filter(|l| l.split_once("  ").is_some_and(|(_, n)| n != name))
-        .map(str::to_string)
-        .collect();
-    lines.push(format!("{hex}  {name}"));
-    lines.sort_by(|a, b| {
-        a.split_once("  ")
-            .map(|x| x.1)
-            .cmp(&b.split_once("  ").map(|x| x.1))
-    });
-    write(&sums, format!("{}\n", lines.join("\n")).as_bytes())
-}
-
-/// `cargo xtask dist --target x86_64-pc-windows-gnu`: the release .exe files (cross-built,
-/// see `windows.rs`), README, LICENSE and PowerShell completions in
-/// `OUT/rk-VERSION-x86_64-pc-windows-gnu.zip`, and its line in `OUT/SHA256SUMS`.
-pub fn dist_windows(out: &Path, with_test_helper: bool) -> Result<PathBuf, String> {
-    use std::io::Write;
-    let bin_dir = crate::windows::build("release", with_test_helper)?;
-    // The completions come from this machine's build of the same sources (the command lines
-    // have no platform-specific flags); after the Linux suite it is already built.
-    let host_dir = build("dev")?;
-    let stem = format!(
-        "rk-{}-{}",
-        env!("CARGO_PKG_VERSION"),
-        crate::windows::TARGET
-    );
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let archive = out.join(format!("{stem}.zip"));
-    let file =
-        std::fs::File::create(&archive).map_err(|e| format!("{}: {e}", archive.display()))?;
-    let mut zip = zip::ZipWriter::new(file);
-    let mut add = |name: String, bytes: &[u8], executable: bool| -> Result<(), String> {
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .unix_permissions(if executable { 0o755 } else { 0o644 });
-        zip.start_file(format!("{stem}/{name}"), options)
-            .and_then(|()| zip.write_all(bytes).map_err(Into::into))
-            .map_err(|e| format!("{}: {e}", archive.display()))
-    };
-    for name in BINARIES {
-        if !crate::windows::BINARIES.contains(&name) {
-            continue;
-        }
-        let exe = crate::windows::exe(&bin_dir, name);
-        let bytes = std::fs::read(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
-        add(format!("{name}.exe"), &bytes, true)?;
-        add(
-            format!("completions/{name}.ps1"),
-            &generated(&host_dir.join(name), "complete-powershell")?,
-            false,
-        )?;
-    }
-    for doc in ["README.md", "LICENSE"] {
-        let bytes = std::fs::read(workspace_root().join(doc)).map_err(|e| format!("{doc}: {e}"))?;
-        add(doc.to_string(), &bytes, false)?;
-    }
-    zip.finish()
-        .map_err(|e| format!("{}: {e}", archive.display()))?;
-    record_checksum(&archive)?;
     println!("{}", archive.display());
     Ok(archive)
 }

@@ -52,6 +52,7 @@ mod cross;
 mod dist;
 mod fuzz;
 mod macos;
+mod package;
 mod peers;
 mod test_all;
 mod windows;

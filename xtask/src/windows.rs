@@ -11,19 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cross::{self, run};
+use crate::package::{self, BINARIES};
 use crate::peers::{self, Peer};
 use crate::workspace_root;
 
 pub const TARGET: &str = "x86_64-pc-windows-gnu";
-
-/// The tools of the Windows .zip.
-pub const BINARIES: &[&str] = &[
-    "rk-keygen",
-    "rk-copy-pubkey",
-    "rk-parse-log",
-    "rk-connect",
-    "rk-cp",
-];
 
 /// What the cross-build needs besides Debian's Rust ([`crate::cross::DEBIAN_RUST`]).
 pub const LINKER: Peer = Peer::program(
@@ -93,6 +85,49 @@ pub fn build(profile: &str, with_test_helper: bool) -> Result<PathBuf, String> {
     Ok(target_dir().join(TARGET).join(dir))
 }
 
+/// `cargo xtask dist --target x86_64-pc-windows-gnu`: the release .exe files (cross-built), README, LICENSE and PowerShell completions in
+/// `OUT/rk-VERSION-x86_64-pc-windows-gnu.zip`, and its line in `OUT/SHA256SUMS`.
+pub fn package(out: &Path, with_test_helper: bool) -> Result<PathBuf, String> {
+    use std::io::Write;
+    let bin_dir = build("release", with_test_helper)?;
+    // The completions come from this machine's build of the same sources (the command lines
+    // have no platform-specific flags); after the Linux suite it is already built.
+    let host_dir = package::build("dev")?;
+    let stem = format!("rk-{}-{}", env!("CARGO_PKG_VERSION"), TARGET);
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let archive = out.join(format!("{stem}.zip"));
+    let file =
+        std::fs::File::create(&archive).map_err(|e| format!("{}: {e}", archive.display()))?;
+    let mut zip = zip::ZipWriter::new(file);
+    let mut add = |name: String, bytes: &[u8], executable: bool| -> Result<(), String> {
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .unix_permissions(if executable { 0o755 } else { 0o644 });
+        zip.start_file(format!("{stem}/{name}"), options)
+            .and_then(|()| zip.write_all(bytes).map_err(Into::into))
+            .map_err(|e| format!("{}: {e}", archive.display()))
+    };
+    for name in BINARIES {
+        let path = exe(&bin_dir, name);
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        add(format!("{name}.exe"), &bytes, true)?;
+        add(
+            format!("completions/{name}.ps1"),
+            &package::generated(&host_dir.join(name), "complete-powershell")?,
+            false,
+        )?;
+    }
+    for doc in ["README.md", "LICENSE"] {
+        let bytes = std::fs::read(workspace_root().join(doc)).map_err(|e| format!("{doc}: {e}"))?;
+        add(doc.to_string(), &bytes, false)?;
+    }
+    zip.finish()
+        .map_err(|e| format!("{}: {e}", archive.display()))?;
+    package::record_checksum(&archive)?;
+    println!("{}", archive.display());
+    Ok(archive)
+}
+
 /// `cargo xtask windows …`
 pub fn main(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
@@ -116,7 +151,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
 /// heavy parallel load).
 pub fn test(extra: &[String]) -> Result<(), String> {
     peers::ensure(TEST_PEERS, false)?;
-    let zip = crate::dist::dist_windows(&workspace_root().join("dist"), true)?;
+    let zip = package(&workspace_root().join("dist"), true)?;
     let bin = target_dir().join(TARGET).join("release");
     let started = std::time::Instant::now();
     // The suite appends a line here for each run Wine ended silently and that was tried again.
