@@ -418,3 +418,42 @@ fn first_with_timeout_gives_up_with_exit_1() {
     assert!(err.contains("within 0.5 s"), "{err}");
     drop(stdin);
 }
+
+#[test]
+fn legacy_code_pages_are_told_or_named_with_encoding() {
+    let sb = Sandbox::new();
+    let cp932 = workspace_root().join("tests/fixtures/job-logs/ja-cp932.log");
+    // Told from the bytes, through a pipe.
+    let bytes = std::fs::read(&cp932).unwrap();
+    let mut cmd = parse_log(&sb);
+    cmd.args(["--format", "json"]);
+    let out = run_with_input(&mut cmd, &bytes, std::time::Duration::from_secs(30));
+    out.assert_ok("Shift_JIS on stdin");
+    assert!(
+        out.stdout_str().contains(r#""port":32100"#),
+        "{}",
+        out.stdout_str()
+    );
+    // Named: the same file read as Shift_JIS; read as Windows-1252 it is mojibake, where no
+    // Japanese label is seen (so --encoding is what decides).
+    let named = run(parse_log(&sb)
+        .args(["--format", "json", "--encoding", "cp932"])
+        .arg(&cp932));
+    assert_eq!(named.stdout_str(), out.stdout_str());
+    let wrong = run(parse_log(&sb)
+        .args(["--format", "json", "--encoding", "windows-1252"])
+        .arg(&cp932));
+    assert_eq!(wrong.status.code(), Some(1), "{}", wrong.stdout_str());
+    assert!(
+        wrong.stderr_str().contains("no SSH connection message yet"),
+        "{}",
+        wrong.stderr_str()
+    );
+    let bad = run(parse_log(&sb).args(["--encoding", "klingon"]).arg(&cp932));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        bad.stderr_str().contains("unknown encoding \"klingon\""),
+        "{}",
+        bad.stderr_str()
+    );
+}

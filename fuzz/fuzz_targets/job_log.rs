@@ -10,9 +10,12 @@ fuzz_target!(|data: &[u8]| {
     let Some((&control, log)) = data.split_first() else {
         return;
     };
+    // Bits 1-2: an encoding forced as --encoding would (else told from the bytes).
+    let forced = [None, Some("shift_jis"), Some("euc-jp"), Some("windows-1252")];
     let options = ScanOptions {
         allow_private: control & 1 == 1,
-        custom: Vec::new(),
+        encoding: forced[usize::from((control >> 1) & 3)].and_then(joblog::encoding),
+        ..Default::default()
     };
     let mut whole = Vec::new();
     let (_, refused) = joblog::scan_reader_report(&mut &log[..], options.clone(), &mut |f| {

@@ -119,6 +119,12 @@ pub struct Cli {
     /// Accept private/loopback addresses when the message has no public one (VPN, on-premises)
     #[arg(long)]
     pub allow_private: bool,
+
+    /// The log's text encoding, when telling it from the bytes gets it wrong: utf-8, utf-16le,
+    /// utf-16be, shift_jis (cp932), euc-jp, windows-1252 (default: a byte-order mark, else
+    /// UTF-8 until a byte says otherwise, then Shift_JIS, EUC-JP or Windows-1252)
+    #[arg(long, value_name = "NAME", value_parser = parse_encoding)]
+    pub encoding: Option<&'static rk_core::joblog::Encoding>,
 }
 
 /// OpenSSH Host patterns for --nodes: words of letters, digits and `.-_*?!`, nothing that could
@@ -135,6 +141,14 @@ fn parse_node_patterns(s: &str) -> Result<String, String> {
         ));
     }
     Ok(words.join(" "))
+}
+
+fn parse_encoding(name: &str) -> Result<&'static rk_core::joblog::Encoding, String> {
+    rk_core::joblog::encoding(name).ok_or_else(|| {
+        format!(
+            "unknown encoding {name:?}: use utf-8, utf-16le, utf-16be, shift_jis, euc-jp or windows-1252"
+        )
+    })
 }
 
 pub fn command() -> clap::Command {
@@ -186,6 +200,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         .map_err(Failure::Error)?;
     let options = ScanOptions {
         allow_private: cli.allow_private,
+        encoding: cli.encoding,
         custom,
     };
 

@@ -44,7 +44,21 @@ mod scanner;
 mod table;
 mod token;
 
+pub use encoding_rs::Encoding;
 pub use scanner::Scanner;
+
+/// An encoding `--encoding` may name: `utf-8`, `utf-16le`, `utf-16be`, `shift_jis` (or `cp932`,
+/// `windows-31j`), `euc-jp`, `windows-1252` (or `cp1252`, `latin1`), as WHATWG's labels have
+/// it; `None` for a name it does not know.
+pub fn encoding(label: &str) -> Option<&'static encoding_rs::Encoding> {
+    let label = match label.to_ascii_lowercase().as_str() {
+        "cp932" | "ms932" => "windows-31j",
+        "cp1252" => "windows-1252",
+        _ => label,
+    }
+    .to_string();
+    encoding_rs::Encoding::for_label_no_replacement(label.as_bytes())
+}
 
 /// Lines on either side of the user's line whose fields belong to the same message.
 pub const WINDOW: usize = 4;
@@ -231,6 +245,8 @@ pub struct ScanOptions {
     /// (clusters on a VPN or on-premises; tests on loopback).
     pub allow_private: bool,
     pub custom: Vec<CustomPattern>,
+    /// The log's encoding when the user names it (`--encoding`); else told from its bytes.
+    pub encoding: Option<&'static encoding_rs::Encoding>,
 }
 
 /// Whether an address can be a cloud head node's public address.

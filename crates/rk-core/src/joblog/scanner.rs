@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use super::decode::{Decoding, UTF8_BOM, sniff};
+use super::decode::{Decoding, LEGACY_SNIFF, UTF8_BOM, first_invalid_utf8, guess_legacy, sniff};
 use super::fields::{LineFields, clean, fields, parse_ip, parse_port, patterns};
 use super::table::{self, Row};
 use super::{
@@ -190,6 +190,9 @@ pub struct Scanner {
     rejection: Option<Rejection>,
     /// How input bytes become the UTF-8 (or ASCII-compatible) text in `buf`.
     decoding: Decoding,
+    /// Raw input is still checked for bytes that are not UTF-8 (a legacy code page); off once
+    /// told, or with `--encoding`.
+    watch_utf8: bool,
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {
@@ -199,20 +202,33 @@ fn count_newlines(bytes: &[u8]) -> u64 {
 impl Scanner {
     pub fn new(options: ScanOptions) -> Self {
         Scanner {
-            options,
             buf: Vec::with_capacity(CHUNK * 2),
             scan_from: 0,
             first_line: 1,
             skipping: false,
             last: None,
             rejection: None,
-            decoding: Decoding::Sniffing(Vec::new()),
+            decoding: match options.encoding {
+                Some(encoding) => {
+                    Decoding::Decoded(Box::new(encoding.new_decoder_with_bom_removal()))
+                }
+                None => Decoding::Sniffing(Vec::new()),
+            },
+            watch_utf8: options.encoding.is_none(),
+            options,
         }
     }
 
     /// Adds input to `buf`, decoded as its byte-order mark says. `last`: no more input
     /// follows, so the encoding must be decided with what is at hand.
     fn take_input(&mut self, data: &[u8], last: bool) {
+        if let Decoding::Undecided(held) = &mut self.decoding {
+            held.extend_from_slice(data);
+            if held.len() >= LEGACY_SNIFF || last {
+                self.decide_legacy(last);
+            }
+            return;
+        }
         if let Decoding::Sniffing(head) = &mut self.decoding {
             head.extend_from_slice(data);
             if let Some(decoding) = sniff(head, last) {
@@ -229,18 +245,32 @@ impl Scanner {
             return;
         };
         let bom_len = match &self.decoding {
-            Decoding::Utf16(_) => 2,
+            Decoding::Decoded(_) => 2,
             _ if head.starts_with(UTF8_BOM) => 3,
             _ => 0,
         };
         self.decode(&head[bom_len..], last);
     }
 
+    /// Decides the code page of the held bytes (their first [`LEGACY_SNIFF`]) and decodes them.
+    fn decide_legacy(&mut self, last: bool) {
+        let Decoding::Undecided(held) = std::mem::replace(&mut self.decoding, Decoding::Raw) else {
+            return;
+        };
+        if let Some(encoding) = guess_legacy(&held[..held.len().min(LEGACY_SNIFF)]) {
+            self.decoding =
+                Decoding::Decoded(Box::new(encoding.new_decoder_without_bom_handling()));
+        }
+        self.decode(&held, last);
+    }
+
     fn decode(&mut self, data: &[u8], last: bool) {
         match &mut self.decoding {
-            Decoding::Sniffing(_) => unreachable!("decided before decoding"),
+            Decoding::Sniffing(_) | Decoding::Undecided(_) => {
+                unreachable!("decided before decoding")
+            }
             Decoding::Raw => self.buf.extend_from_slice(data),
-            Decoding::Utf16(decoder) => {
+            Decoding::Decoded(decoder) => {
                 let room = decoder
                     .max_utf8_buffer_length(data.len())
                     .unwrap_or(data.len() * 3 + 16);
@@ -296,6 +326,7 @@ impl Scanner {
                 }
             }
         }
+        self.watch_for_legacy(old);
         let go_on = self.process(false, emit);
         // Bound the partial last line.
         let line_start = memchr::memrchr(b'\n', &self.buf).map_or(0, |i| i + 1);
@@ -306,12 +337,34 @@ impl Scanner {
         go_on
     }
 
+    /// Raw input that breaks UTF-8 from `buf[from..]` on is in a legacy code page: from the
+    /// start of that line (not yet searched), it is held until its code page is told
+    /// ([`guess_legacy`]), then decoded.
+    fn watch_for_legacy(&mut self, from: usize) {
+        if !self.watch_utf8 || !matches!(self.decoding, Decoding::Raw) {
+            return;
+        }
+        let Some(bad) = first_invalid_utf8(&self.buf, from) else {
+            return;
+        };
+        self.watch_utf8 = false;
+        let line_start = memchr::memrchr(b'\n', &self.buf[..bad]).map_or(0, |i| i + 1);
+        let split = line_start.max(self.scan_from).min(bad);
+        let tail = self.buf.split_off(split);
+        self.decoding = Decoding::Undecided(Vec::new());
+        self.take_input(&tail, false);
+    }
+
     /// End of input: evaluates what is still waiting for following lines.
     pub fn finish(&mut self, emit: &mut dyn FnMut(Found) -> bool) -> bool {
         // What the decoder still holds (a few bytes of an unfinished BOM or code unit).
         let old = self.buf.len();
         self.take_input(&[], true);
         if self.buf.len() > old && !self.appended(old, emit) {
+            return false;
+        }
+        // Bytes that broke UTF-8 only now (told above): their code page, from what there is.
+        if !self.decide_held(true, emit) {
             return false;
         }
         self.process(true, emit)
@@ -329,7 +382,20 @@ impl Scanner {
                 return false;
             }
         }
+        if !self.decide_held(false, emit) {
+            return false;
+        }
         self.process(true, emit)
+    }
+
+    /// Bytes held to tell a code page are decided with what there is, and read.
+    fn decide_held(&mut self, last: bool, emit: &mut dyn FnMut(Found) -> bool) -> bool {
+        if !matches!(self.decoding, Decoding::Undecided(_)) {
+            return true;
+        }
+        let old = self.buf.len();
+        self.decide_legacy(last);
+        self.appended(old, emit)
     }
 
     /// The latest connection message that was refused (a private address, an invalid user, a

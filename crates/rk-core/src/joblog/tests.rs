@@ -358,6 +358,28 @@ mod properties {
             scanner.finish(&mut |f| { pieces.push(f); true });
             prop_assert_eq!(expected, pieces);
         }
+
+        /// A Japanese log saved in Shift_JIS (CP932) or EUC-JP, as Windows PowerShell 5.1 and
+        /// older editors write it, gives what its UTF-8 text gives, however it is cut (the
+        /// code page is told from the bytes: kana in the first line that is not UTF-8).
+        #[test]
+        fn japanese_code_pages_give_the_same_results(data in log(), cut in 1usize..64, euc: bool) {
+            let encoding = if euc { encoding_rs::EUC_JP } else { encoding_rs::SHIFT_JIS };
+            // Text the code page can hold: ASCII and Japanese, with kana up front.
+            let text: String = "ジョブ開始\n".chars()
+                .chain(String::from_utf8_lossy(&data).chars())
+                .filter(|&c| c.is_ascii() || !encoding.encode(&c.to_string()).2)
+                .collect();
+            let expected = scan_all(text.as_bytes(), ScanOptions::default());
+            let (bytes, _, _) = encoding.encode(&text);
+            let mut scanner = Scanner::new(ScanOptions::default());
+            let mut pieces = Vec::new();
+            for chunk in bytes.chunks(cut) {
+                scanner.push(chunk, &mut |f| { pieces.push(f); true });
+            }
+            scanner.finish(&mut |f| { pieces.push(f); true });
+            prop_assert_eq!(expected, pieces);
+        }
     }
 }
 
