@@ -381,7 +381,7 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
             (rate(f.rk_ms()), rate(f.anchor_ms()))
         });
         println!(
-            "CPU per run, {}: rk-cp {rk:.0} ms (sshd {rk_sshd:.0} ms), scp {scp:.0} ms (sshd {scp_sshd:.0} ms); throughput rk-cp {rk_rate:.0} MB/s, scp {scp_rate:.0} MB/s{}",
+            "CPU per run, {}: rk-cp {rk:.0} ms (sshd {rk_sshd:.0} ms), scp {scp:.0} ms (sshd {scp_sshd:.0} ms); throughput rk-cp {rk_rate:.1} MB/s, scp {scp_rate:.1} MB/s{}",
             c.work,
             if bound { " — sshd-bound" } else { "" }
         );
