@@ -777,3 +777,61 @@ fn a_server_allowing_fewer_sessions_gets_fewer_channels() {
         out.stderr_str()
     );
 }
+
+#[test]
+fn sftp_servers_killed_under_a_live_login_fail_the_files_not_the_run() {
+    // sftp-server as its own process (not internal-sftp), so it can die while the login lives.
+    let w = world_with("Subsystem sftp /usr/lib/openssh/sftp-server\n");
+    let source = w.there.join("many");
+    std::fs::create_dir_all(&source).unwrap();
+    for i in 0..40 {
+        std::fs::write(source.join(format!("f{i:02}.bin")), noise(4 << 20, i)).unwrap();
+    }
+    let target = w.here.join("many");
+    let log = w.sb.path().join("cp.log");
+    let mut cmd = w.cp();
+    cmd.args(["-n", "2", "-r"])
+        .arg(w.remote(&source))
+        .arg(&w.here)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    let mut child = ChildGuard::spawn(&mut cmd).unwrap();
+    let sftp_servers = || -> Vec<u32> {
+        children_of(w.sshd.pid().unwrap())
+            .into_iter()
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm"))
+                    .is_ok_and(|c| c.trim() == "sftp-server")
+            })
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_dir(&target).map_or(0, |d| d.count()) < 4 {
+        assert!(
+            child.child().try_wait().unwrap().is_none(),
+            "finished too soon"
+        );
+        assert!(Instant::now() < deadline, "no progress in 60 s");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    for pid in sftp_servers() {
+        kill_pid(pid);
+    }
+    let status = wait_bounded(&mut child, Duration::from_secs(60));
+    let err = std::fs::read_to_string(&log).unwrap();
+    // Exit 1 (files not copied, each named), not 255: the login itself was fine.
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("files were not copied"), "{err}");
+    assert!(
+        err.contains("the SFTP channel to the cluster closed"),
+        "{err}"
+    );
+    assert!(!err.contains("was lost"), "{err}");
+    // Whatever was put in place is whole; the rest is under temporary names.
+    for entry in std::fs::read_dir(&target).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') {
+            assert_same_file(&source.join(&name), &entry.path());
+        }
+    }
+}

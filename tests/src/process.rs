@@ -131,7 +131,7 @@ pub fn wait_bounded(guard: &mut ChildGuard, limit: Duration) -> ExitStatus {
 }
 
 /// SIGKILL to `pid`, quietly: it may have exited already (kill(1) would say so on stderr).
-pub(crate) fn kill_pid(pid: u32) {
+pub fn kill_pid(pid: u32) {
     if let Ok(pid) = libc::pid_t::try_from(pid) {
         // SAFETY: kill has no memory-safety preconditions.
         unsafe {

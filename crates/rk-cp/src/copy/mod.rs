@@ -187,6 +187,11 @@ pub(crate) async fn run<'p>(
                     Err(f) => {
                         cx.failed(&f.why);
                         tally.failed.fetch_add(1, Ordering::Relaxed);
+                        // A channel that broke while the login lives (its sftp-server died)
+                        // stays broken: the other workers take the rest.
+                        if f.broken {
+                            return;
+                        }
                     }
                 }
             }
@@ -195,6 +200,16 @@ pub(crate) async fn run<'p>(
     futures_util::future::join_all((0..workers).map(worker)).await;
     let mut left = interrupted.into_inner().unwrap_or_default();
     left.extend(queue.into_inner().unwrap_or_default());
+    if !left.is_empty() && !link.lost() {
+        // Every channel broke, the login did not: not something a new login cures.
+        for job in left.drain(..) {
+            cx.failed(&format!(
+                "{}: not copied: every SFTP channel to the cluster broke (run the same command again)",
+                job.remote
+            ));
+            tally.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
     left
 }
 

@@ -20,18 +20,18 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    /// Logs in `logins` times (the first alone, as it may ask for a passphrase or a code; the
-    /// others together) and opens `channels` SFTP channels over them.
+    /// Logs in `logins` times, one after the other (each may ask for a password or a code, and
+    /// questions must not interleave on the terminal), and opens `channels` SFTP channels over
+    /// them.
     pub(crate) async fn open(
         connector: &Connector,
         logins: usize,
         channels: usize,
         log: &Log,
     ) -> Result<Link, Error> {
-        let mut connections = vec![connector.connect().await?];
-        let more = (1..logins).map(|_| connector.connect());
-        for connection in futures_util::future::join_all(more).await {
-            connections.push(connection?);
+        let mut connections = Vec::with_capacity(logins);
+        for _ in 0..logins.max(1) {
+            connections.push(connector.connect().await?);
         }
         let pool = Pool::open(&connections, channels).await?;
         match connections.len() {

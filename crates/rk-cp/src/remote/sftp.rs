@@ -179,6 +179,9 @@ pub(crate) fn explain(e: &SftpError, path: &str) -> String {
             _ => format!("{path}: {} on the cluster", s.error_message),
         },
         SftpError::Timeout => format!("{path}: the cluster did not answer in time"),
-        other => format!("{path}: {other}"),
+        // russh-sftp's own words ("sender dropped", "session closed") say the channel ended.
+        other => format!(
+            "{path}: the SFTP channel to the cluster closed ({other}); run the same command again to continue"
+        ),
     }
 }
