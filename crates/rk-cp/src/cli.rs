@@ -25,11 +25,13 @@ Examples:
   rk-cp -r inputs uprod_00Grm@3.80.3.168:case1/   to an address from the job log
   rk-cp --node node2 job:/scratch/log.txt .  from a compute node, through the head node
   rk-cp --verify job:big.tar .               and check SHA-256 on both sides
+  rk-cp --reconnect -r job:results .         keep going across a dropped link
 
 Exit status:
   0    everything was copied
   1    some files were not copied (each named, with why), or the arguments cannot work
-  255  the connection or the login failed (nothing was copied)";
+  255  the connection or the login failed (nothing was copied), or the connection was lost
+       during the copy (unfinished files are kept for the next run)";
 
 #[derive(Debug, Parser)]
 #[command(
