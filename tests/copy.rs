@@ -277,17 +277,8 @@ fn kill_midway(w: &World, source: &Path, target: &Path, at_least: u64) -> u64 {
 }
 
 /// What `rk-cp -v` says it moved over the network (`… N bytes moved`).
-fn bytes_moved(stderr: &str) -> u64 {
-    stderr
-        .lines()
-        .find_map(|l| {
-            l.split("] ")
-                .nth(1)?
-                .strip_suffix(" bytes moved")?
-                .parse()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("no 'bytes moved' in {stderr}"))
+fn moved(stderr: &str) -> u64 {
+    bytes_moved(stderr).unwrap_or_else(|| panic!("no 'bytes moved' in {stderr}"))
 }
 
 /// Starts `cmd` and SIGKILLs it as soon as `ready()` holds (checked every 2 ms, at most 60 s);
@@ -334,7 +325,7 @@ fn an_interrupted_download_keeps_the_old_target_and_resumes() {
         "{err}"
     );
     // What moved the second time: the rest, not the whole file.
-    let moved = bytes_moved(&err);
+    let moved = moved(&err);
     assert_eq!(moved, size as u64 - have, "{err}");
 
     // A partial copy whose bytes differ from the source is noticed and started over.
@@ -655,7 +646,7 @@ fn an_interrupted_upload_over_several_channels_resumes_where_the_server_had_it()
         .and_then(|rest| rest.split(' ').next()?.parse().ok())
         .unwrap_or_else(|| panic!("not continued: {err}"));
     assert!(have >= 24 << 20, "{err}");
-    let moved = bytes_moved(&err);
+    let moved = moved(&err);
     assert_eq!(moved, size as u64 - have, "{err}");
     assert!(!journal.exists(), "the journal is left behind");
 }

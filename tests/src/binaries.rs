@@ -114,3 +114,15 @@ pub fn bin(name: &str) -> PathBuf {
     assert!(path.exists(), "{} was not built", path.display());
     path
 }
+
+/// What `rk-cp -v` says it moved over the network (its `[  1.234s] N bytes moved` step), for
+/// the tests and the bench's resume check.
+pub fn bytes_moved(stderr: &str) -> Option<u64> {
+    stderr.lines().find_map(|l| {
+        l.split("] ")
+            .nth(1)?
+            .strip_suffix(" bytes moved")?
+            .parse()
+            .ok()
+    })
+}

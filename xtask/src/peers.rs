@@ -45,6 +45,11 @@ pub const LINUX_TEST_PEERS: &[Peer] = &[
         "openssh-server",
         "the throwaway SSH server of the tests",
     ),
+    Peer::file(
+        "/usr/lib/openssh/sftp-server",
+        "openssh-sftp-server",
+        "sftp-server as its own process, for rk-cp's broken-channel test",
+    ),
     Peer::program(
         "ssh",
         "openssh-client",

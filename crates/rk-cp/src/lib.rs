@@ -23,7 +23,7 @@ use cli::Cli;
 use copy::{Context, Direction};
 use endpoint::{Endpoint, Host, PathRules};
 pub use error::{EXIT_FAILED, Error};
-use remote::Link;
+use remote::{Link, Shape};
 
 /// Runs the command; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
@@ -152,8 +152,11 @@ async fn copy_files(cli: Cli) -> Result<(), Error> {
         batch: options.batch,
     });
     let connector = Connector::new(&route, &options, prompt, log)?;
-    let (logins, channels) = (usize::from(cli.connections), usize::from(cli.channels));
-    let mut link = Link::open(&connector, logins, channels, &log).await?;
+    let shape = Shape {
+        logins: usize::from(cli.connections),
+        channels: usize::from(cli.channels),
+    };
+    let mut link = Link::open(&connector, shape, &log).await?;
     let first = link.pool.get(0);
     let plan = match sides.direction {
         Direction::Download => {
@@ -192,7 +195,7 @@ async fn copy_files(cli: Cli) -> Result<(), Error> {
         }
         let left: u64 = pending.iter().map(|f| f.size).sum();
         progress.rewind_to(total - left);
-        link = reconnect(&connector, &cli, &host, &cx).await?;
+        link = reconnect(&connector, shape, &host, &cx).await?;
     }
     let outcome = copy::finish(&link.pool, sides.direction, &plan, &cx, tally).await;
     log.step(format!("{} bytes moved", progress.moved()));
@@ -203,11 +206,10 @@ async fn copy_files(cli: Cli) -> Result<(), Error> {
 /// `--reconnect`: logs in again with a capped backoff until it works or cannot work.
 async fn reconnect(
     connector: &Connector,
-    cli: &Cli,
+    shape: Shape,
     host: &str,
     cx: &Context<'_>,
 ) -> Result<Link, Error> {
-    let (logins, channels) = (usize::from(cli.connections), usize::from(cli.channels));
     cx.failed(&format!(
         "[{}] the connection to {host} was lost; reconnecting to continue (Ctrl-C to stop)…",
         clock()
@@ -215,7 +217,7 @@ async fn reconnect(
     let mut backoff = Backoff::default();
     loop {
         tokio::time::sleep(backoff.delay()).await;
-        match Link::open(connector, logins, channels, cx.log).await {
+        match Link::open(connector, shape, cx.log).await {
             Ok(link) => {
                 cx.failed(&format!("[{}] reconnected to {host}; continuing", clock()));
                 return Ok(link);

@@ -82,16 +82,7 @@ pub(super) fn copy_checks(
         return Err(format!("the resumed copy failed: {err}"));
     }
     same_bytes(&bench.big, &target)?;
-    let moved: u64 = err
-        .lines()
-        .find_map(|l| {
-            l.split("] ")
-                .nth(1)?
-                .strip_suffix(" bytes moved")?
-                .parse()
-                .ok()
-        })
-        .ok_or_else(|| format!("no 'bytes moved' in: {err}"))?;
+    let moved = rk_e2e::bytes_moved(&err).ok_or_else(|| format!("no 'bytes moved' in: {err}"))?;
     checks.push(Check {
         work,
         value: moved as f64 * 100.0 / size as f64,

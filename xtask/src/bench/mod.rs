@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::{USAGE, cargo, workspace_root};
+use crate::USAGE;
 
 mod checks;
 mod connect;
@@ -34,23 +34,6 @@ fn ed25519_sshd(dir: &Path) -> Result<(PathBuf, rk_e2e::Sshd), String> {
     rk_e2e::set_mode(&key, 0o600);
     let sshd = rk_e2e::Sshd::start(&[fixtures.join("ed25519.pub").as_path()]);
     Ok((key, sshd))
-}
-
-/// Builds the release binaries and returns the directory holding them.
-fn build_release(packages: &[&str]) -> Result<PathBuf, String> {
-    let mut cmd = cargo();
-    cmd.args(["build", "--release", "--locked"]);
-    for p in packages {
-        cmd.args(["-p", p]);
-    }
-    let status = cmd.status().map_err(|e| format!("cargo build: {e}"))?;
-    if !status.success() {
-        return Err("cargo build --release failed".into());
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    Ok(target.join("release"))
 }
 
 /// What a row must achieve.
@@ -263,7 +246,7 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
     // all on 2 cores; the full run is for figures worth quoting.
     let runs_given = runs.is_some();
     let runs = runs.unwrap_or(if quick { 5 } else { 51 });
-    let bin = build_release(&["rk-keygen", "rk-parse-log", "rk-connect", "rk-cp"])?;
+    let bin = crate::package::build("release")?;
     let base = std::env::temp_dir().join(format!("rk-bench-{}", std::process::id()));
     let scratch = base.join("out");
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;

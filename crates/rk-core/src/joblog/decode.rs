@@ -97,12 +97,14 @@ pub(super) fn first_invalid_utf8(buf: &[u8], from: usize) -> Option<usize> {
 /// Shift_JIS or EUC-JP wins when it reads the sample without an error and finds kana;
 /// otherwise Windows-1252, which reads any bytes.
 pub(super) fn guess_legacy(sample: &[u8]) -> Option<&'static encoding_rs::Encoding> {
-    let lossy = String::from_utf8_lossy(sample);
-    let broken = lossy.chars().filter(|&c| c == '\u{FFFD}').count();
-    let valid = lossy
-        .chars()
-        .filter(|&c| c > '\u{7F}' && c != '\u{FFFD}')
-        .count();
+    let (mut broken, mut valid) = (0usize, 0usize);
+    for c in String::from_utf8_lossy(sample).chars() {
+        match c {
+            '\u{FFFD}' => broken += 1,
+            c if !c.is_ascii() => valid += 1,
+            _ => {}
+        }
+    }
     if valid >= broken {
         return None;
     }

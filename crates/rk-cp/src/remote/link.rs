@@ -14,26 +14,32 @@ use crate::error::Error;
 /// end of the TCP stream a moment after the channel does).
 const LOSS_SHOWS_WITHIN: Duration = Duration::from_secs(2);
 
+/// How many logins, and SFTP channels over them, a link has (`--connections`, `-n`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Shape {
+    pub(crate) logins: usize,
+    pub(crate) channels: usize,
+}
+
 pub(crate) struct Link {
     connections: Vec<Connection>,
     pub(crate) pool: Pool,
 }
 
 impl Link {
-    /// Logs in `logins` times, one after the other (each may ask for a password or a code, and
-    /// questions must not interleave on the terminal), and opens `channels` SFTP channels over
-    /// them.
+    /// Logs in `shape.logins` times, one after the other (each may ask for a password or a code, and
+    /// questions must not interleave on the terminal), and opens `shape.channels` SFTP channels
+    /// over them.
     pub(crate) async fn open(
         connector: &Connector,
-        logins: usize,
-        channels: usize,
+        shape: Shape,
         log: &Log,
     ) -> Result<Link, Error> {
-        let mut connections = Vec::with_capacity(logins);
-        for _ in 0..logins.max(1) {
+        let mut connections = Vec::with_capacity(shape.logins);
+        for _ in 0..shape.logins.max(1) {
             connections.push(connector.connect().await?);
         }
-        let pool = Pool::open(&connections, channels).await?;
+        let pool = Pool::open(&connections, shape.channels).await?;
         match connections.len() {
             1 => log.step(format!("{} SFTP channels open", pool.len())),
             n => log.step(format!("{} SFTP channels open over {n} logins", pool.len())),
@@ -53,12 +59,11 @@ impl Link {
 
     /// After a channel broke: whether that was the login going (waits a moment for it to show).
     pub(crate) async fn lost_after_break(&self) -> bool {
-        let shows = async {
-            while !self.lost() {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        };
-        tokio::time::timeout(LOSS_SHOWS_WITHIN, shows).await.is_ok()
+        let any_closed =
+            futures_util::future::select_all(self.connections.iter().map(|c| Box::pin(c.closed())));
+        tokio::time::timeout(LOSS_SHOWS_WITHIN, any_closed)
+            .await
+            .is_ok()
     }
 
     pub(crate) async fn disconnect(&self) {

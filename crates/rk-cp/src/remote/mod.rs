@@ -6,6 +6,6 @@ mod link;
 mod sftp;
 mod tree;
 
-pub(crate) use link::Link;
+pub(crate) use link::{Link, Shape};
 pub(crate) use sftp::{Pool, Sftp, explain, is_status};
 pub(crate) use tree::{RemoteEntry, list_tree, matching};
