@@ -66,6 +66,8 @@ pub const LINUX_TEST_PEERS: &[Peer] = &[
     Peer::program("unshare", "util-linux", "the README test's namespaces"),
     Peer::program("chattr", "e2fsprogs", "a file that cannot be written"),
     Peer::program("curl", "curl", "HTTP through the tunnels"),
+    Peer::program("rsync", "rsync", "rsync -e rk-connect, as users run it"),
+    Peer::program("git", "git", "git over rk-connect (GIT_SSH_COMMAND)"),
     Peer::program(
         "useradd",
         "passwd",

@@ -17,7 +17,7 @@ mod settings;
 
 use std::sync::Arc;
 
-use rk_ssh::{Connection, Connector, Terminal};
+use rk_ssh::{Connection, Connector};
 
 use cli::Cli;
 use forward::{Link, Tunnels, remote};
@@ -56,9 +56,7 @@ async fn connect_and_run(cli: Cli) -> Result<i32, Error> {
     let log = plan.log;
     plan.settings.forward_agent = plan.settings.forward_agent && agent_to_forward(&plan).await;
     let remote_table = remote::Table::new(log.verbose);
-    let prompt = Arc::new(Terminal {
-        batch: plan.options.batch,
-    });
+    let prompt = rk_ssh::user_prompt(plan.options.batch);
     let connector = Connector::new(&plan.route, &plan.options, prompt, log)?
         .forward_agent(plan.settings.forward_agent)
         .forwarded_tcpip(Arc::new(remote_table.clone()));

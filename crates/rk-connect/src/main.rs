@@ -6,6 +6,10 @@ fn main() -> ExitCode {
     }
     let cli = match rk_connect::cli::Cli::parse_args(std::env::args_os()) {
         Ok(cli) => cli,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayVersion => {
+            rk_connect::cli::print_version(std::env::args_os().any(|a| a == "--version"));
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             let _ = e.print();
             // Help/version: 0; a bad option is rk-connect's own error: 255, as with ssh.

@@ -26,6 +26,12 @@ impl Passphrase {
     }
 }
 
+impl From<Zeroizing<String>> for Passphrase {
+    fn from(s: Zeroizing<String>) -> Self {
+        Passphrase(s)
+    }
+}
+
 impl From<&str> for Passphrase {
     fn from(s: &str) -> Self {
         Passphrase(Zeroizing::new(s.to_string()))

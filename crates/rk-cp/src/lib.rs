@@ -14,10 +14,9 @@ mod local;
 mod remote;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use rk_ssh::reconnect::{Backoff, clock};
-use rk_ssh::{ConnectOptions, Connector, Log, Route, RouteRequest, Terminal};
+use rk_ssh::{ConnectOptions, Connector, Log, Route, RouteRequest};
 
 use cli::Cli;
 use copy::{Context, Direction};
@@ -138,9 +137,7 @@ async fn copy_files(cli: Cli) -> Result<(), Error> {
     let sides = sides(&cli.paths)?;
     let route = Route::resolve(
         &route_request(&cli, &sides.host)?,
-        &Terminal {
-            batch: cli.connect.batch,
-        },
+        &*rk_ssh::user_prompt(cli.connect.batch),
         &log,
     )?;
     let mut options = connect_options(&cli);
@@ -148,9 +145,7 @@ async fn copy_files(cli: Cli) -> Result<(), Error> {
         log.warn(note);
     }
     log = log.with_quiet(options.quiet);
-    let prompt = Arc::new(Terminal {
-        batch: options.batch,
-    });
+    let prompt = rk_ssh::user_prompt(options.batch);
     let connector = Connector::new(&route, &options, prompt, log)?;
     let shape = Shape {
         logins: usize::from(cli.connections),

@@ -35,7 +35,9 @@ pub use connect::{Client, Connection, Connector, ForwardedTcpip, Handle, direct_
 pub use error::{EXIT_CONNECTION, Error, NotAsked};
 pub use log::Log;
 pub use options::{ConnectOptions, HostKeyPolicy, bad_value, parse_size};
-pub use prompt::{HostKeyAnswer, NewHostKey, Prompt, Question, Terminal};
+pub use prompt::{
+    Askpass, HostKeyAnswer, NewHostKey, Prompt, Question, Terminal, for_user as user_prompt,
+};
 pub use route::{Hop, Route, RouteRequest};
 
 /// Re-exported so that tools name channel types without depending on russh's paths.

@@ -189,6 +189,31 @@ impl Cli {
     }
 }
 
+/// What `-V` says. Tools that run "ssh" check it: VS Code Remote-SSH runs `PATH -V`, wants exit
+/// status 0 and looks for "OpenSSH" in what it printed (its logs show `Checking ssh with "…
+/// -V"` then the line, microsoft/vscode-remote-release#2189 and #8292), and prefers a client
+/// whose line is not `OpenSSH_for_Windows` (microsoft/vscode-docs#3465). So the line says what
+/// rk-connect is and which OpenSSH command line it follows.
+pub fn version_line() -> String {
+    format!(
+        "rk-connect {} (rk; not OpenSSH: the command line of OpenSSH_{OPENSSH_FOLLOWED} ssh, SSH by russh)",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// The OpenSSH release whose ssh flags and config keywords rk-connect's follow (those it has).
+pub const OPENSSH_FOLLOWED: &str = "9.2";
+
+/// `-V` prints on stderr, as ssh does (tools read it there); `--version` on stdout, as Rust
+/// tools do.
+pub fn print_version(on_stdout: bool) {
+    if on_stdout {
+        println!("{}", version_line());
+    } else {
+        eprintln!("{}", version_line());
+    }
+}
+
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }

@@ -114,7 +114,33 @@ fn raw(fd: RawFd) -> ManuallyDrop<std::fs::File> {
     ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) })
 }
 
-/// Standard output written straight to the descriptor (no line buffering, bytes unchanged).
+/// Waits until `file` (a standard stream) can be written again.
+pub(crate) fn wait_ready(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    poll(file.as_raw_fd(), libc::POLLOUT)
+}
+
+/// Waits until standard input has bytes (or its end) to read.
+pub(crate) fn wait_stdin() -> std::io::Result<()> {
+    poll(0, libc::POLLIN)
+}
+
+fn poll(fd: RawFd, events: libc::c_short) -> std::io::Result<()> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, for the duration of the call.
+    if unsafe { libc::poll(&mut pfd, 1, -1) } < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn stdout() -> ManuallyDrop<std::fs::File> {
     raw(1)
 }

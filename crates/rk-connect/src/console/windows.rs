@@ -172,6 +172,22 @@ fn raw(which: STD_HANDLE) -> ManuallyDrop<std::fs::File> {
     ManuallyDrop::new(unsafe { std::fs::File::from_raw_handle(std_handle(which) as RawHandle) })
 }
 
+/// Windows' anonymous pipes and consoles do not refuse a write for being busy (there is no
+/// non-blocking mode to be left in); should one ever, wait a moment before trying again.
+pub(crate) fn wait_ready(_: &std::fs::File) -> std::io::Result<()> {
+    pause()
+}
+
+/// As [`wait_ready`], for standard input.
+pub(crate) fn wait_stdin() -> std::io::Result<()> {
+    pause()
+}
+
+fn pause() -> std::io::Result<()> {
+    std::thread::sleep(std::time::Duration::from_millis(1));
+    Ok(())
+}
+
 pub(crate) fn stdout() -> ManuallyDrop<std::fs::File> {
     raw(STD_OUTPUT_HANDLE)
 }

@@ -191,7 +191,7 @@ async fn typed(
     escape: u8,
     host: &str,
     tunnels: &mut Tunnels,
-    err: &mut std::fs::File,
+    err: &mut console::Stream,
 ) -> Result<bool, Error> {
     match event {
         Event::Data(bytes) => return Ok(writer.data_bytes(bytes).await.is_err()),

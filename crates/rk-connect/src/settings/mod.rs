@@ -6,7 +6,7 @@
 pub(crate) mod print;
 
 use rk_core::ssh_config::Setting;
-use rk_ssh::{ConnectOptions, HostKeyPolicy, Log, Route, RouteRequest, Terminal};
+use rk_ssh::{ConnectOptions, HostKeyPolicy, Log, Route, RouteRequest};
 
 use crate::cli::Cli;
 use crate::error::Error;
@@ -55,6 +55,7 @@ impl Plan {
     /// cannot work (a bad forward, `--reconnect` without `-N`…) before any connection.
     pub(crate) fn new(cli: &Cli) -> Result<Plan, Error> {
         let mut log = Log::new("rk-connect", cli.verbose, cli.quiet);
+        log.step(crate::cli::version_line());
         let mut forwards = Forwards::default();
         forwards.add(
             &cli.local_forward,
@@ -75,10 +76,8 @@ impl Plan {
                     .into(),
             ));
         }
-        let prompt = Terminal {
-            batch: cli.connect.batch,
-        };
-        let route = Route::resolve(&route_request(cli), &prompt, &log)?;
+        let prompt = rk_ssh::user_prompt(cli.connect.batch);
+        let route = Route::resolve(&route_request(cli), &*prompt, &log)?;
         let mut options = connect_options(cli);
         for note in options.fill_from_config(&route.settings, &log)? {
             log.warn(note);
@@ -191,6 +190,13 @@ impl Settings {
                 "escapechar" if self.escape_spec.is_none() => {
                     self.escape_spec = Some(value.into());
                 }
+                // As ssh: every forward of the config and of the command line is dropped (scp
+                // and VS Code Remote-SSH pass it so a Host block's forwards cannot collide).
+                "clearallforwardings" => match lower.as_str() {
+                    "yes" | "true" => self.forwards = Forwards::default(),
+                    "no" | "false" => {}
+                    _ => return Err(bad("yes or no")),
+                },
                 _ => {}
             }
         }

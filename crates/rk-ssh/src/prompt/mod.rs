@@ -1,11 +1,17 @@
 //! Questions for the person at the keyboard: a new host key (yes/no/once), a key's passphrase,
 //! a password, the server's keyboard-interactive questions (one-time codes), a login name. The
 //! library never touches the terminal itself: it asks through [`Prompt`], which the tools take
-//! from here ([`Terminal`]) and tests may implement otherwise. Batch mode (`--batch`, ssh's
-//! `BatchMode yes`) answers nothing, so scripts fail at once instead of waiting for an answer
-//! nobody will type.
+//! from here ([`Terminal`], or [`Askpass`] where the environment names an askpass program, as
+//! with OpenSSH; [`for_user`] picks) and tests may implement otherwise. Batch mode (`--batch`,
+//! ssh's `BatchMode yes`) answers nothing, so scripts fail at once instead of waiting for an
+//! answer nobody will type.
+
+mod askpass;
 
 use std::io::IsTerminal;
+use std::sync::Arc;
+
+pub use askpass::Askpass;
 
 use rk_core::term::{self, Passphrase};
 use zeroize::Zeroizing;
@@ -65,6 +71,15 @@ pub trait Prompt: Send + Sync {
     fn login_name(&self) -> Option<String>;
     /// A line for the person who answers ("Incorrect passphrase, try again.").
     fn tell(&self, line: &str);
+}
+
+/// The asker of a run: the askpass program where `SSH_ASKPASS` and its companions ask for it
+/// (OpenSSH's rules, see [`askpass`]), else the terminal.
+pub fn for_user(batch: bool) -> Arc<dyn Prompt> {
+    match askpass::chosen(term::have_tty(), |name| std::env::var_os(name)) {
+        Some(program) => Arc::new(Askpass { program, batch }),
+        None => Arc::new(Terminal { batch }),
+    }
 }
 
 /// Questions on the controlling terminal (`/dev/tty`, the console on Windows), never echoed
