@@ -7,6 +7,7 @@
 //! [`session`] the shell, the command, `-W`, or only the forwards (with `--reconnect`).
 //! [`console`] is the terminal's platform seam; [`error`] is every way a run can stop.
 
+mod background;
 pub mod cli;
 mod console;
 mod error;
@@ -28,6 +29,12 @@ pub use error::{EXIT_RK_ERROR, Error};
 /// Runs the command; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     let cli = cli.normalise();
+    // -f: before anything else, so that only the copy that goes on connects.
+    if cli.background
+        && let Some(status) = background::start_or_continue()
+    {
+        return status;
+    }
     heap::keep_freed_memory();
     // Ctrl-C at a passphrase prompt must not leave the terminal without echo.
     rk_core::interrupt::install();
@@ -134,6 +141,7 @@ async fn forward_and_run(
     )
     .await?;
 
+    background::up(log);
     if settings.reconnect {
         let remote = session::reconnect::RemoteForwards {
             forwards: remote_forwards,

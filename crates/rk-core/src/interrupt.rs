@@ -49,6 +49,12 @@ pub fn install() {
     });
 }
 
+/// Lets go of the terminal kept for restoring its settings: for a process that leaves the
+/// terminal (`rk-connect -f`), which must hold nothing open on it once it is gone.
+pub fn forget_terminal() {
+    STATE.lock().unwrap_or_else(|e| e.into_inner()).terminal = None;
+}
+
 /// From now on the program handles these interrupts itself (files and the terminal are still
 /// cleaned up first; the program decides how to exit).
 pub fn defer_to_program(interrupts: &[Interrupt]) {

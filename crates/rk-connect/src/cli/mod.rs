@@ -14,6 +14,7 @@ Examples:
   rk-connect rk-job                             a Host block in ~/.ssh/config (rk-parse-log --format ssh-config)
   rk-connect -N -L 8888:localhost:8888 DEST     reach a server on the cluster at localhost:8888
   rk-connect -N -D 1080 DEST                    a SOCKS proxy for web UIs on the compute nodes
+  rk-connect -f -N -L 8888:localhost:8888 DEST  the same tunnel in the background; the prompt returns
   rk-connect -N -R 27000:licence.example.org:27000 DEST   the cluster reaches your licence server
   rk-connect --node node2                       a compute node of the saved job, through its head node
   rk-connect -J uprod_00Grm@3.80.3.168 node2 -- nvidia-smi   the same with ssh's -J
@@ -96,6 +97,12 @@ pub struct Cli {
     /// No command and no shell: only the forwards, until Ctrl-C
     #[arg(short = 'N')]
     pub no_command: bool,
+
+    /// Go to the background once logged in and every -L/-D/-R forward is up (a forward that
+    /// fails is an error first), as ssh -f; needs -N or a command. Says which process to stop
+    /// (kill PID; Stop-Process -Id PID on Windows)
+    #[arg(short = 'f')]
+    pub background: bool,
 
     /// Join standard input and output to HOST:PORT as reached from the destination, as ssh -W:
     /// rk-connect as the ProxyCommand of OpenSSH, VS Code or git (implies -N, no forwards)

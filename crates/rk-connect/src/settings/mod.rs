@@ -35,6 +35,8 @@ pub(crate) struct Settings {
     pub(crate) escape: Option<u8>,
     pub(crate) gateway_ports: bool,
     pub(crate) reconnect: bool,
+    /// `-f`.
+    pub(crate) background: bool,
     /// `-W HOST:PORT`.
     pub(crate) stdio_target: Option<(String, u16)>,
     pub(crate) forwards: Forwards,
@@ -155,6 +157,7 @@ impl Settings {
             escape: Some(b'~'),
             gateway_ports: cli.gateway_ports,
             reconnect: cli.reconnect,
+            background: cli.background,
             stdio_target: cli
                 .stdio_forward
                 .as_deref()
@@ -227,6 +230,21 @@ impl Settings {
 
     /// `-N` needs something to keep running (checked after `-G`, which only prints).
     pub(crate) fn check_work(&self) -> Result<(), Error> {
+        if self.background && self.stdio_target.is_some() {
+            return Err(Error::Usage(
+                "-f and -W do not go together: -W's standard input and output are the \
+                 connection, which cannot go to the background"
+                    .into(),
+            ));
+        }
+        if self.background && !self.no_command && self.command.is_empty() {
+            return Err(Error::Usage(
+                "-f goes to the background once the connection is up, so a shell has no terminal \
+                 there: add -N (forwards only, e.g. -f -N -L 8888:localhost:8888) or a command, \
+                 as with ssh -f"
+                    .into(),
+            ));
+        }
         if self.stdio_target.is_none() && self.no_command && self.forwards.is_empty() {
             return Err(Error::Usage(
                 "-N keeps only forwards running: add -L PORT:HOST:HOSTPORT, -R PORT:HOST:HOSTPORT or -D PORT"
