@@ -63,10 +63,10 @@ pub(super) fn leave_terminal() -> io::Result<()> {
         // Input always (ssh -f implies -n); output only where it was a terminal, which may
         // close: a file or pipe keeps the background run's messages.
         // SAFETY: isatty and dup2 take no pointers; the descriptors stay valid.
-        if fd == 0 || unsafe { libc::isatty(fd) } == 1 {
-            if unsafe { libc::dup2(null.as_raw_fd(), fd) } < 0 {
-                return Err(io::Error::last_os_error());
-            }
+        if (fd == 0 || unsafe { libc::isatty(fd) } == 1)
+            && unsafe { libc::dup2(null.as_raw_fd(), fd) } < 0
+        {
+            return Err(io::Error::last_os_error());
         }
     }
     Ok(())
