@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rk_e2e::wine::{WinSandbox, windows_path};
+use rk_e2e::wine::{WinSandbox, windows_path, wine};
 use rk_e2e::*;
 
 /// A scratch folder, and an sshd that accepts the given public key fixtures.
@@ -623,4 +623,68 @@ fn exe_rk_cp_copies_both_ways_with_drive_paths_and_the_profiles_key() {
     out.assert_ok("rk-cp.exe upload");
     assert!(std::fs::read(there.join("up.bin")).unwrap() == data);
     assert!(!there.join(".up.bin.rk-part").exists());
+}
+
+/// `-f` on Windows, which OpenSSH for Windows cannot do: rk-connect.exe returns once the
+/// tunnel is up, says which process to stop, and the tunnel serves on without it; Wine's
+/// taskkill (what the message offers next to PowerShell's Stop-Process) ends it.
+#[test]
+#[ignore = "Windows .exe under Wine: run by cargo xtask windows test"]
+fn exe_dash_f_returns_and_the_tunnel_serves_until_stopped() {
+    let w = world(&["openssh/ed25519.pub"]);
+    let key = w.key("openssh/ed25519");
+    let http = http_server();
+    let forward = format!("-L0:localhost:{http}");
+    let said = w.sb.path().join("said.txt");
+    let mut cmd = w.connect_with(&key, true, &["-f", "-N", &forward]);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&said).unwrap());
+    let mut first = ChildGuard::spawn(&mut cmd).unwrap();
+    let status = wait_bounded(&mut first, Duration::from_secs(60));
+    let text = std::fs::read_to_string(&said).unwrap();
+    assert_eq!(status.code(), Some(0), "{text}");
+    let port: u16 = text
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("127.0.0.1:")?.parse().ok())
+        .unwrap_or_else(|| panic!("no forward reported: {text}"));
+    let pid: u32 = text
+        .split("in the background as process ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no process named: {text}"));
+    assert!(text.contains(&format!("Stop-Process -Id {pid}")), "{text}");
+    let stop = || {
+        run(&mut wine()
+            .command_for(Path::new("taskkill"))
+            .args(["/F", "/PID", &pid.to_string()]))
+    };
+    let fetched = (|| -> std::io::Result<Vec<u8>> {
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        conn.set_read_timeout(Some(Duration::from_secs(60)))?;
+        write!(conn, "GET /3 HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+        let mut response = Vec::new();
+        conn.read_to_end(&mut response)?;
+        Ok(response)
+    })();
+    let response = match fetched {
+        Ok(r) => r,
+        Err(e) => {
+            stop();
+            panic!("the background tunnel did not serve: {e}");
+        }
+    };
+    let body_at = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let served = response[body_at..] == page(3)[..];
+    let stopped = stop();
+    assert!(served, "body differs ({} bytes)", response.len());
+    stopped.assert_ok("wine taskkill /F /PID");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "port {port} still bound after taskkill"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
