@@ -111,7 +111,8 @@ async fn forward_and_run(
         settings.gateway_ports,
         log.verbose,
     );
-    let to_stop = if settings.no_command {
+    // With -f, Ctrl-C no longer reaches the run: the line that follows says how to stop it.
+    let to_stop = if settings.no_command && !settings.background {
         " (Ctrl-C to stop)"
     } else {
         ""
