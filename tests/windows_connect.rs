@@ -655,7 +655,7 @@ fn exe_dash_f_returns_and_the_tunnel_serves_until_stopped() {
         .unwrap_or_else(|| panic!("no process named: {text}"));
     assert!(text.contains(&format!("Stop-Process -Id {pid}")), "{text}");
     let stop = || {
-        run(&mut wine()
+        run(wine()
             .command_for(Path::new("taskkill"))
             .args(["/F", "/PID", &pid.to_string()]))
     };
