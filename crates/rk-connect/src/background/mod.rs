@@ -38,6 +38,10 @@ static REPORT: Mutex<Option<std::fs::File>> = Mutex::new(None);
 /// None, so the run goes on.
 pub(crate) fn start_or_continue() -> Option<i32> {
     if let Some(pipe) = platform::inherited(PIPE_ENV) {
+        // Not for the programs this copy starts (an askpass program, say), which would take a
+        // descriptor of theirs for the pipe.
+        // SAFETY: called first thing in `run`, before any other thread of this process exists.
+        unsafe { std::env::remove_var(PIPE_ENV) };
         *REPORT.lock().unwrap_or_else(|p| p.into_inner()) = Some(pipe);
         return None;
     }
