@@ -33,6 +33,9 @@ impl Sandbox {
             .env("HOME", self.home())
             .env("USER", "tester")
             .env_remove("SSH_AUTH_SOCK")
+            // A desktop's askpass program (KDE sets one) would open windows during the tests.
+            .env_remove("SSH_ASKPASS")
+            .env_remove("SSH_ASKPASS_REQUIRE")
             .env("NO_COLOR", "1");
         cmd
     }
@@ -89,7 +92,9 @@ pub fn peer(program: &str) -> Command {
         "{program} is not installed: run .ci/run or `apt-get install -y openssh-client putty-tools`"
     );
     let mut cmd = Command::new(program);
-    cmd.env_remove("SSH_AUTH_SOCK");
+    cmd.env_remove("SSH_AUTH_SOCK")
+        .env_remove("SSH_ASKPASS")
+        .env_remove("SSH_ASKPASS_REQUIRE");
     cmd
 }
 

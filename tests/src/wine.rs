@@ -119,6 +119,8 @@ impl Wine {
             .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
             .env_remove("HOME")
             .env_remove("SSH_AUTH_SOCK")
+            .env_remove("SSH_ASKPASS")
+            .env_remove("SSH_ASKPASS_REQUIRE")
             .env_remove("WAYLAND_DISPLAY")
             .env("NO_COLOR", "1");
         match &self.display {
