@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use rk_core::term::Passphrase;
 use zeroize::Zeroizing;
 
-use super::{HostKeyAnswer, NewHostKey, Prompt, Question};
+use super::ask::{HostKeyAnswer, NewHostKey, Prompt, Question};
 
 /// Whether the environment asks for the askpass program instead of the terminal, by OpenSSH's
 /// rules (ssh(1), ENVIRONMENT): `SSH_ASKPASS` names the program; `SSH_ASKPASS_REQUIRE=never`
@@ -63,7 +63,13 @@ impl Askpass {
                 output.status
             )));
         }
-        let text = String::from_utf8_lossy(&stdout);
+        // Read in place: a lossy conversion would leave an unwiped copy of the answer.
+        let text = std::str::from_utf8(&stdout).map_err(|_| {
+            rk_core::Error::Usage(format!(
+                "the askpass program {shown} (SSH_ASKPASS) answered with bytes that are not \
+                 UTF-8 text."
+            ))
+        })?;
         let line = text.split(['\r', '\n']).next().unwrap_or_default();
         Ok(Zeroizing::new(line.to_string()))
     }
