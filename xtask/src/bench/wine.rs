@@ -122,6 +122,17 @@ pub(super) fn wine_rows(bin: &Path, base: &Path, quick: bool) -> Result<TunnelBe
         keep.push(Box::new(w));
         keep.push(Box::new(l));
     }
+    let sides = Sides {
+        wine: Wine {
+            prefix,
+            bin: windows_bin,
+            display: None,
+        },
+        key,
+        kh,
+        port: sshd.port,
+    };
+    rows.extend(copy_rows(&sides, &bin.join("rk-cp"), base, bytes)?);
     keep.push(Box::new(sshd));
     Ok(TunnelBench {
         rows,
@@ -129,4 +140,104 @@ pub(super) fn wine_rows(bin: &Path, base: &Path, quick: bool) -> Result<TunnelBe
         rss: Vec::new(),
         cpu: Vec::new(),
     })
+}
+
+/// What both sides of a Wine row share: the prefix and build, the key, known_hosts, sshd's port.
+struct Sides {
+    wine: rk_e2e::wine::Wine,
+    key: std::path::PathBuf,
+    kh: std::path::PathBuf,
+    port: u16,
+}
+
+/// rk-cp.exe under Wine against Linux rk-cp: one file of `bytes` down and up, over loopback.
+fn copy_rows(sides: &Sides, linux: &Path, base: &Path, bytes: usize) -> Result<Vec<Row>, String> {
+    use rk_e2e::wine::windows_path;
+    let source = base.join("wine-cp-source.bin");
+    let block: Vec<u8> = (0..1 << 20)
+        .map(|i: u32| (i.wrapping_mul(2654435761) >> 11) as u8)
+        .collect();
+    let mut data = Vec::with_capacity(bytes);
+    while data.len() < bytes {
+        data.extend_from_slice(&block);
+    }
+    std::fs::write(&source, &data).map_err(|e| e.to_string())?;
+    let (down_dir, up_dir) = (base.join("wine-cp-down"), base.join("wine-cp-up"));
+    for dir in [&down_dir, &up_dir] {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    let remote = |p: &Path| format!("{}@127.0.0.1:{}", rk_e2e::current_user(), p.display());
+    let mut rows = Vec::new();
+    for (work, up) in [
+        ("Wine: cp down (rk-cp)", false),
+        ("Wine: cp up (rk-cp)", true),
+    ] {
+        let (from_win, to_win) = if up {
+            (windows_path(&source), format!("{}/", remote(&up_dir)))
+        } else {
+            (remote(&source), format!("{}\\", windows_path(&down_dir)))
+        };
+        let (from_linux, to_linux) = if up {
+            (
+                source.display().to_string(),
+                format!("{}/", remote(&up_dir)),
+            )
+        } else {
+            (remote(&source), format!("{}/", down_dir.display()))
+        };
+        let on_wine = {
+            let (prefix, bin) = (sides.wine.prefix.clone(), sides.wine.bin.clone());
+            let args = [
+                "-i".to_string(),
+                windows_path(&sides.key),
+                "--known-hosts".into(),
+                windows_path(&sides.kh),
+                "--no-agent".into(),
+                "-q".into(),
+                "-P".into(),
+                sides.port.to_string(),
+                from_win,
+                to_win,
+            ];
+            move |_: &Path| {
+                let wine = rk_e2e::wine::Wine {
+                    prefix: prefix.clone(),
+                    bin: bin.clone(),
+                    display: None,
+                };
+                let mut c = wine.command_for(&bin.join("rk-cp.exe"));
+                c.args(&args);
+                c
+            }
+        };
+        let on_linux = {
+            let (linux, key, kh, port) = (
+                linux.to_path_buf(),
+                sides.key.clone(),
+                sides.kh.clone(),
+                sides.port,
+            );
+            move |_: &Path| {
+                let mut c = Command::new(&linux);
+                c.arg("-i").arg(&key).arg("--known-hosts").arg(&kh);
+                c.args([
+                    "--no-agent",
+                    "-q",
+                    "-P",
+                    &port.to_string(),
+                    &from_linux,
+                    &to_linux,
+                ]);
+                c
+            }
+        };
+        rows.push(Row {
+            work,
+            target: Target::Report,
+            quick_runs: None,
+            rk: Probe::Process(Box::new(on_wine)),
+            anchor: Probe::Process(Box::new(on_linux)),
+        });
+    }
+    Ok(rows)
 }
