@@ -688,3 +688,62 @@ fn exe_dash_f_returns_and_the_tunnel_serves_until_stopped() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `-f` on Wine's console: the passphrase is asked there, the prompt comes back once the
+/// tunnel is up, and the tunnel serves after the console program has ended.
+#[test]
+#[ignore = "Windows .exe under Wine: run by cargo xtask windows test"]
+fn exe_dash_f_asks_on_the_console_then_goes_to_the_background() {
+    let w = world(&["openssh/rsa4096_pp.pub"]);
+    let key = w.key("openssh/rsa4096_pp");
+    let http = http_server();
+    let forward = format!("-L0:localhost:{http}");
+    let inner = w.connect_with(&key, true, &["-f", "-N", &forward]);
+    // A shell leads the terminal's session, as when a user types the command. (Without it
+    // rk-connect.exe itself would lead the pty's session, and under Wine, where the copy is a
+    // Unix process in that session, the kernel hangs the copy up when the leader exits: measured.
+    // On Windows FreeConsole alone detaches it; Wine's FreeConsole cannot leave a Unix session.)
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("\"$@\"; echo rk-connect-returned-$?; sleep 20")
+        .arg("sh")
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .current_dir(w.sb.path())
+        .env("TERM", "xterm");
+    for (name, value) in inner.get_envs() {
+        match value {
+            Some(v) => cmd.env(name, v),
+            None => cmd.env_remove(name),
+        };
+    }
+    let mut p = rexpect::session::spawn_command(cmd, Some(60_000)).expect("spawn under a pty");
+    p.exp_string("Passphrase for key").unwrap();
+    // Wine's console has drawn the prompt (and shows the cursor again) before it reads.
+    let _ = p.exp_string("\x1b[?25h");
+    std::thread::sleep(Duration::from_millis(300));
+    p.send("correct horse\r").unwrap();
+    p.flush().unwrap();
+    let port = rk_e2e::pty_forwarded_port(&mut p);
+    let (_, said) = p.exp_regex(r"in the background as process \d+").unwrap();
+    let pid: u32 = said.rsplit(' ').next().unwrap().parse().unwrap();
+    let stop = || {
+        run(wine()
+            .command_for(Path::new("taskkill"))
+            .args(["/F", "/PID", &pid.to_string()]))
+    };
+    let returned = p.exp_regex(r"rk-connect-returned-\d+");
+    let fetched = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut conn| {
+        conn.set_read_timeout(Some(Duration::from_secs(60)))?;
+        write!(conn, "GET /5 HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+        let mut response = Vec::new();
+        conn.read_to_end(&mut response)?;
+        Ok(response)
+    });
+    stop().assert_ok("wine taskkill /F /PID");
+    let (_, returned) = returned.expect("rk-connect.exe did not return once the tunnel was up");
+    assert_eq!(returned, "rk-connect-returned-0");
+    let response = fetched.expect("the background tunnel did not serve");
+    let body_at = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(response[body_at..] == page(5)[..], "body differs");
+}
