@@ -7,11 +7,6 @@ use std::time::{Duration, Instant};
 
 use rk_e2e::*;
 
-fn sshd_for(key: &str) -> Sshd {
-    let pubkey = fixtures().join(format!("keys/openssh/{key}.pub"));
-    Sshd::start(&[pubkey.as_path()])
-}
-
 /// The background copy, stopped by its PID when the test ends (it is no child of the test).
 struct Background(u32);
 
@@ -21,32 +16,16 @@ impl Drop for Background {
     }
 }
 
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or_default()
-            .starts_with(" Z")
-    })
-}
-
-/// The pid, session and controlling terminal fields of /proc/PID/stat.
+/// The session and controlling terminal of a process (fields 6 and 7 of /proc/PID/stat).
 fn session_and_tty(pid: u32) -> (u32, i64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .collect();
+    let fields = stat_fields(pid).unwrap();
     // After "(comm)": state ppid pgrp session tty_nr …
     (fields[3].parse().unwrap(), fields[4].parse().unwrap())
 }
 
 #[test]
 fn dash_f_asks_on_the_terminal_returns_and_the_tunnel_outlives_it() {
-    let (sb, sshd) = (Sandbox::new(), sshd_for("rsa4096_pp"));
+    let (sb, sshd) = (Sandbox::new(), Sshd::accepting_fixture("rsa4096_pp"));
     let key = sb.fixture("keys/openssh/rsa4096_pp");
     let page = one_page_server("notebook through a background tunnel\n", 1);
     let script = format!(
@@ -66,8 +45,7 @@ fn dash_f_asks_on_the_terminal_returns_and_the_tunnel_outlives_it() {
     p.exp_string("Passphrase for key").unwrap();
     p.send_line("correct horse").unwrap();
     let port = pty_forwarded_port(&mut p);
-    let (_, said) = p.exp_regex(r"in the background as process \d+").unwrap();
-    let pid: u32 = said.rsplit(' ').next().unwrap().parse().unwrap();
+    let pid = pty_background_pid(&mut p);
     let background = Background(pid);
     // The prompt comes back: the process the shell started has ended, successfully.
     assert_eq!(pty_exit_code(&mut p), 0);
@@ -101,7 +79,7 @@ fn dash_f_asks_on_the_terminal_returns_and_the_tunnel_outlives_it() {
 
 #[test]
 fn dash_f_with_a_taken_port_fails_before_going_to_the_background() {
-    let (sb, sshd) = (Sandbox::new(), sshd_for("ed25519"));
+    let (sb, sshd) = (Sandbox::new(), Sshd::accepting_fixture("ed25519"));
     let key = sb.fixture("keys/openssh/ed25519");
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
@@ -127,7 +105,7 @@ fn dash_f_with_a_taken_port_fails_before_going_to_the_background() {
 
 #[test]
 fn dash_f_runs_a_command_in_the_background() {
-    let (sb, sshd) = (Sandbox::new(), sshd_for("ed25519"));
+    let (sb, sshd) = (Sandbox::new(), Sshd::accepting_fixture("ed25519"));
     let key = sb.fixture("keys/openssh/ed25519");
     let done = sb.path().join("done");
     // stderr into a file: a pipe would stay open in the background process (as with ssh -f,
@@ -151,11 +129,7 @@ fn dash_f_runs_a_command_in_the_background() {
         !done.exists(),
         "the prompt came back only after the command"
     );
-    let pid: u32 = said
-        .split("in the background as process ")
-        .nth(1)
-        .and_then(|rest| rest.split(';').next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no process named: {said}"));
+    let pid = background_pid(&said).unwrap_or_else(|| panic!("no process named: {said}"));
     let _background = Background(pid);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !done.exists() && Instant::now() < deadline {
@@ -166,7 +140,7 @@ fn dash_f_runs_a_command_in_the_background() {
 
 #[test]
 fn dash_f_needs_a_command_or_dash_n() {
-    let (sb, sshd) = (Sandbox::new(), sshd_for("ed25519"));
+    let (sb, sshd) = (Sandbox::new(), Sshd::accepting_fixture("ed25519"));
     let out = run(sb.rk_connect().arg("-f").arg(sshd.dest()));
     assert_eq!(out.code(), Some(255));
     assert!(out.stderr_str().contains("add -N"), "{}", out.stderr_str());

@@ -26,11 +26,6 @@ fn ssh_config(sb: &Sandbox, sshd: &Sshd, key: &Path, extra: &str) -> String {
     "cluster".into()
 }
 
-fn sshd_for(key: &str) -> Sshd {
-    let pubkey = fixtures().join(format!("keys/openssh/{key}.pub"));
-    Sshd::start(&[pubkey.as_path()])
-}
-
 /// VS Code Remote-SSH runs `PATH -V` first and gives up on a binary that does not exit 0 or
 /// whose output (stdout and stderr together) lacks "OpenSSH": its logs show `Checking ssh with
 /// "… -V"`, then either the version line or "The specified path … is not a valid SSH binary"
@@ -67,7 +62,7 @@ fn vscode_version_check_sees_an_ssh_that_exits_0_and_names_openssh() {
 /// its own program (microsoft/vscode-remote-release#4747), and there is no terminal.
 #[test]
 fn vscode_local_server_invocation_asks_through_askpass_and_serves_socks() {
-    let (sb, sshd) = (Sandbox::new(), sshd_for("rsa4096_pp"));
+    let (sb, sshd) = (Sandbox::new(), Sshd::accepting_fixture("rsa4096_pp"));
     let key = sb.fixture("keys/openssh/rsa4096_pp");
     let host = ssh_config(&sb, &sshd, &key, "");
     let asked = sb.path().join("asked");
@@ -146,7 +141,7 @@ fn vscode_local_server_invocation_asks_through_askpass_and_serves_socks() {
 /// never waiting for an answer nobody can give.
 #[test]
 fn without_askpass_or_terminal_an_encrypted_key_is_skipped_with_a_reason() {
-    let (sb, sshd) = (Sandbox::new(), sshd_for("rsa4096_pp"));
+    let (sb, sshd) = (Sandbox::new(), Sshd::accepting_fixture("rsa4096_pp"));
     let key = sb.fixture("keys/openssh/rsa4096_pp");
     let host = ssh_config(&sb, &sshd, &key, "");
     let out = run_with_input(
@@ -169,7 +164,7 @@ fn without_askpass_or_terminal_an_encrypted_key_is_skipped_with_a_reason() {
 /// LocalForward must then not be opened (here its port is taken, which would be an error).
 #[test]
 fn clear_all_forwardings_drops_the_host_blocks_forwards() {
-    let (sb, sshd) = (Sandbox::new(), sshd_for("ed25519"));
+    let (sb, sshd) = (Sandbox::new(), Sshd::accepting_fixture("ed25519"));
     let key = sb.fixture("keys/openssh/ed25519");
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
@@ -217,7 +212,7 @@ fn clear_all_forwardings_drops_the_host_blocks_forwards() {
 /// then `CMD [-o SendEnv=GIT_PROTOCOL] [-p PORT] HOST "git-upload-pack '/path'"`.
 #[test]
 fn git_clones_and_pushes_through_git_ssh_command() {
-    let (sb, sshd) = (Sandbox::new(), sshd_for("ed25519"));
+    let (sb, sshd) = (Sandbox::new(), Sshd::accepting_fixture("ed25519"));
     let key = sb.fixture("keys/openssh/ed25519");
     let host = ssh_config(&sb, &sshd, &key, "");
     let origin = sb.path().join("origin.git");
@@ -258,7 +253,7 @@ fn git_clones_and_pushes_through_git_ssh_command() {
 /// rsync runs `-e`'s command as `CMD [-l USER] HOST rsync --server …` (rsync(1), -e).
 #[test]
 fn rsync_copies_both_ways_through_dash_e() {
-    let (sb, sshd) = (Sandbox::new(), sshd_for("ed25519"));
+    let (sb, sshd) = (Sandbox::new(), Sshd::accepting_fixture("ed25519"));
     let key = sb.fixture("keys/openssh/ed25519");
     let host = ssh_config(&sb, &sshd, &key, "");
     let here = sb.path().join("here");

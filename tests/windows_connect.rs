@@ -330,14 +330,24 @@ fn exe_tunnel_serves_20_concurrent_http_requests_byte_exact() {
 /// rk-connect.exe with a shell, on Wine's console on a pty with a window size set first, as a
 /// terminal window has.
 fn shell_on_wines_console(w: &World, key: &str) -> rexpect::session::PtySession {
-    let inner = w.connect(key, true);
+    let cmd = in_shell(
+        &w.connect(key, true),
+        "stty rows 37 cols 123; exec \"$@\"",
+        w.sb.path(),
+    );
+    rexpect::session::spawn_command(cmd, Some(60_000)).expect("spawn under a pty")
+}
+
+/// `sh -c SCRIPT` with `inner` (program, arguments, environment) as its "$@", in `dir`, on an
+/// xterm: how a user's shell starts rk-connect.exe on a terminal.
+fn in_shell(inner: &Command, script: &str, dir: &Path) -> Command {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
-        .arg("stty rows 37 cols 123; exec \"$@\"")
+        .arg(script)
         .arg("sh")
         .arg(inner.get_program())
         .args(inner.get_args())
-        .current_dir(w.sb.path())
+        .current_dir(dir)
         .env("TERM", "xterm");
     for (name, value) in inner.get_envs() {
         match value {
@@ -345,7 +355,7 @@ fn shell_on_wines_console(w: &World, key: &str) -> rexpect::session::PtySession 
             None => cmd.env_remove(name),
         };
     }
-    rexpect::session::spawn_command(cmd, Some(60_000)).expect("spawn under a pty")
+    cmd
 }
 
 #[test]
@@ -648,11 +658,7 @@ fn exe_dash_f_returns_and_the_tunnel_serves_until_stopped() {
         .split_whitespace()
         .find_map(|w| w.strip_prefix("127.0.0.1:")?.parse().ok())
         .unwrap_or_else(|| panic!("no forward reported: {text}"));
-    let pid: u32 = text
-        .split("in the background as process ")
-        .nth(1)
-        .and_then(|rest| rest.split(';').next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no process named: {text}"));
+    let pid = background_pid(&text).unwrap_or_else(|| panic!("no process named: {text}"));
     assert!(text.contains(&format!("Stop-Process -Id {pid}")), "{text}");
     let stop = || {
         run(wine()
@@ -703,20 +709,11 @@ fn exe_dash_f_asks_on_the_console_then_goes_to_the_background() {
     // rk-connect.exe itself would lead the pty's session, and under Wine, where the copy is a
     // Unix process in that session, the kernel hangs the copy up when the leader exits: measured.
     // On Windows FreeConsole alone detaches it; Wine's FreeConsole cannot leave a Unix session.)
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg("\"$@\"; echo rk-connect-returned-$?; sleep 20")
-        .arg("sh")
-        .arg(inner.get_program())
-        .args(inner.get_args())
-        .current_dir(w.sb.path())
-        .env("TERM", "xterm");
-    for (name, value) in inner.get_envs() {
-        match value {
-            Some(v) => cmd.env(name, v),
-            None => cmd.env_remove(name),
-        };
-    }
+    let cmd = in_shell(
+        &inner,
+        "\"$@\"; echo rk-connect-returned-$?; sleep 20",
+        w.sb.path(),
+    );
     let mut p = rexpect::session::spawn_command(cmd, Some(60_000)).expect("spawn under a pty");
     p.exp_string("Passphrase for key").unwrap();
     // Wine's console has drawn the prompt (and shows the cursor again) before it reads.
@@ -725,8 +722,7 @@ fn exe_dash_f_asks_on_the_console_then_goes_to_the_background() {
     p.send("correct horse\r").unwrap();
     p.flush().unwrap();
     let port = rk_e2e::pty_forwarded_port(&mut p);
-    let (_, said) = p.exp_regex(r"in the background as process \d+").unwrap();
-    let pid: u32 = said.rsplit(' ').next().unwrap().parse().unwrap();
+    let pid = rk_e2e::pty_background_pid(&mut p);
     let stop = || {
         run(wine()
             .command_for(Path::new("taskkill"))

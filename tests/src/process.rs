@@ -157,6 +157,29 @@ pub fn without_terminal(cmd: &mut Command) -> &mut Command {
     }
 }
 
+/// The fields of `/proc/PID/stat` after the command name (which may hold spaces, so the line
+/// is cut after its last ')'): state, ppid, pgrp, session, tty_nr, … None once it is gone.
+pub fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    Some(rest.split_whitespace().map(str::to_string).collect())
+}
+
+/// Whether a process exists and is not a zombie.
+pub fn alive(pid: u32) -> bool {
+    stat_fields(pid).is_some_and(|f| f.first().is_some_and(|state| state != "Z"))
+}
+
+/// The pid a `-f` run names in "in the background as process N; …".
+pub fn background_pid(said: &str) -> Option<u32> {
+    said.split("in the background as process ")
+        .nth(1)?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// All descendants of a process, from /proc.
 pub fn children_of(pid: u32) -> Vec<u32> {
     let mut parents = vec![pid];
@@ -170,12 +193,7 @@ pub fn children_of(pid: u32) -> Vec<u32> {
             if found.contains(&p) {
                 continue;
             }
-            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-            // "pid (comm) state ppid ..."; comm may contain spaces, so split after the last ')'.
-            let ppid = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                .and_then(|s| s.parse::<u32>().ok());
+            let ppid = stat_fields(p).and_then(|f| f.get(1)?.parse::<u32>().ok());
             if ppid.is_some_and(|pp| parents.contains(&pp)) {
                 found.push(p);
                 parents.push(p);
@@ -199,10 +217,7 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
 
 /// CPU time (user + system) a live process has used so far, from `/proc/PID/stat`.
 pub fn cpu_time(pid: u32) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-    let after = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
+    let fields = stat_fields(pid)?;
     // Fields 14 and 15 of the whole line (utime, stime) are 12 and 13 after the name.
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     // SAFETY: sysconf has no preconditions.

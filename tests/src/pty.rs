@@ -20,3 +20,9 @@ pub fn pty_forwarded_port(p: &mut rexpect::session::PtySession) -> u16 {
         .parse()
         .unwrap()
 }
+
+/// Reads "in the background as process N" (`rk-connect -f`) from a pty session; N.
+pub fn pty_background_pid(p: &mut rexpect::session::PtySession) -> u32 {
+    let (_, said) = p.exp_regex(r"in the background as process \d+").unwrap();
+    crate::background_pid(&said).unwrap()
+}

@@ -31,6 +31,12 @@ impl Sshd {
         sshd
     }
 
+    /// Starts sshd accepting one OpenSSH key fixture (`ed25519`, `rsa4096_pp`…).
+    pub fn accepting_fixture(key: &str) -> Sshd {
+        let pubkey = crate::fixtures().join(format!("keys/openssh/{key}.pub"));
+        Sshd::start(&[pubkey.as_path()])
+    }
+
     /// Everything but the server itself: config files and a chosen free port; `launch` later.
     pub fn prepare(authorized: &[&Path]) -> Sshd {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -43,9 +43,7 @@ fn children_cpu() -> Duration {
 
 /// CPU time the sshd listener's reaped children (the session processes) used.
 fn sshd_children_cpu(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
-    let fields: Vec<&str> = after.split_whitespace().collect();
+    let fields = rk_e2e::stat_fields(pid).unwrap_or_default();
     // cutime and cstime are fields 16 and 17 of the line, 14 and 15 after the name.
     let ticks: u64 = [13, 14]
         .iter()

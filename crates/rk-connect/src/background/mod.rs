@@ -54,8 +54,12 @@ pub(crate) fn start_or_continue() -> Option<i32> {
 fn start_copy_and_wait() -> std::io::Result<i32> {
     let (mut reader, writer) = std::io::pipe()?;
     let mut copy = std::process::Command::new(std::env::current_exe()?);
-    copy.args(std::env::args_os().skip(1));
-    let mut child = platform::spawn_with_pipe(&mut copy, writer, PIPE_ENV)?;
+    let name = platform::hand_down(&mut copy, &writer)?;
+    copy.args(std::env::args_os().skip(1)).env(PIPE_ENV, name);
+    let spawned = copy.spawn();
+    // Only the copy holds the writing end now: its end of the pipe is the word "up" or EOF.
+    drop(writer);
+    let mut child = spawned?;
     let mut word = Vec::new();
     reader.read_to_end(&mut word)?;
     if word == UP {

@@ -5,18 +5,14 @@ use std::fs::File;
 use std::io::{self, PipeWriter};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Command, ExitStatus};
+use std::process::{Command, ExitStatus};
 
 /// The descriptor the copy finds the pipe on.
 const PIPE_FD: RawFd = 3;
 
-pub(super) fn spawn_with_pipe(
-    copy: &mut Command,
-    pipe: PipeWriter,
-    env: &str,
-) -> io::Result<Child> {
+/// Makes `pipe` the copy's descriptor 3; returns what the copy's environment names it by.
+pub(super) fn hand_down(copy: &mut Command, pipe: &PipeWriter) -> io::Result<String> {
     let fd = pipe.as_raw_fd();
-    copy.env(env, PIPE_FD.to_string());
     // SAFETY: dup2 and fcntl are async-signal-safe and touch only the child's descriptors.
     unsafe {
         copy.pre_exec(move || {
@@ -33,9 +29,7 @@ pub(super) fn spawn_with_pipe(
             }
         });
     }
-    let child = copy.spawn();
-    drop(pipe);
-    child
+    Ok(PIPE_FD.to_string())
 }
 
 pub(super) fn inherited(env: &str) -> Option<File> {

@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::io::{self, PipeWriter};
 use std::os::windows::io::{AsRawHandle, FromRawHandle, IntoRawHandle, RawHandle};
-use std::process::{Child, Command, ExitStatus};
+use std::process::{Command, ExitStatus};
 
 use windows_sys::Win32::Foundation::{HANDLE, HANDLE_FLAG_INHERIT, SetHandleInformation};
 use windows_sys::Win32::System::Console::{
@@ -22,17 +22,11 @@ fn inheritable(handle: RawHandle, yes: bool) -> io::Result<()> {
     Ok(())
 }
 
-pub(super) fn spawn_with_pipe(
-    copy: &mut Command,
-    pipe: PipeWriter,
-    env: &str,
-) -> io::Result<Child> {
+/// Lets the copy inherit `pipe`; returns what the copy's environment names it by.
+pub(super) fn hand_down(_: &mut Command, pipe: &PipeWriter) -> io::Result<String> {
     let handle = pipe.as_raw_handle();
     inheritable(handle, true)?;
-    copy.env(env, (handle as usize).to_string());
-    let child = copy.spawn();
-    drop(pipe);
-    child
+    Ok((handle as usize).to_string())
 }
 
 pub(super) fn inherited(env: &str) -> Option<File> {

@@ -60,3 +60,13 @@ pub trait Prompt: Send + Sync {
     /// A line for the person who answers ("Incorrect passphrase, try again.").
     fn tell(&self, line: &str);
 }
+
+/// A keyboard-interactive round's name and instructions, on stderr before its questions, as
+/// OpenSSH shows them (empty ones left out).
+pub(super) fn show_round(name: &str, instructions: &str) {
+    for text in [name.trim(), instructions.trim()] {
+        if !text.is_empty() {
+            eprintln!("{text}");
+        }
+    }
+}

@@ -119,12 +119,8 @@ impl Prompt for Askpass {
         instructions: &str,
         questions: &[Question],
     ) -> Result<Vec<Zeroizing<String>>, rk_core::Error> {
-        // As OpenSSH: the name and instructions on stderr, each question through the program.
-        for text in [name.trim(), instructions.trim()] {
-            if !text.is_empty() {
-                eprintln!("{text}");
-            }
-        }
+        // The name and instructions on stderr, each question through the program.
+        super::ask::show_round(name, instructions);
         questions.iter().map(|q| self.ask(&q.prompt)).collect()
     }
 

@@ -86,12 +86,7 @@ impl Prompt for Terminal {
         instructions: &str,
         questions: &[Question],
     ) -> Result<Vec<Zeroizing<String>>, rk_core::Error> {
-        // As OpenSSH: the server's name and instructions, then each prompt.
-        for text in [name.trim(), instructions.trim()] {
-            if !text.is_empty() {
-                eprintln!("{text}");
-            }
-        }
+        ask::show_round(name, instructions);
         questions
             .iter()
             .map(|q| {
