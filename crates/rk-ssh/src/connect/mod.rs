@@ -9,6 +9,7 @@
 mod channels;
 pub(crate) mod handler;
 mod host_key;
+mod jump_stream;
 mod transport;
 
 use std::path::PathBuf;
@@ -122,7 +123,7 @@ impl Connector {
                 })?;
             let last = i + 1 == rest.len();
             let handle = self
-                .establish(channel.into_stream(), next, port, last)
+                .establish(jump_stream::stream(channel), next, port, last)
                 .await
                 .map_err(|error| Error::Through {
                     via: via.clone(),
