@@ -32,14 +32,13 @@ pub(super) fn stream(channel: Channel<Msg>) -> JumpStream {
     let (tx, incoming) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Some(msg) = read.wait().await {
-            match msg {
-                ChannelMsg::Data { data } => {
-                    if tx.send(data).is_err() {
-                        break;
-                    }
-                }
+            let sent = match msg {
+                ChannelMsg::Data { data } => tx.send(data),
                 ChannelMsg::Eof | ChannelMsg::Close => break,
-                _ => {}
+                _ => Ok(()),
+            };
+            if sent.is_err() {
+                break;
             }
         }
     });
