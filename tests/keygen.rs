@@ -604,18 +604,18 @@ fn prompts_on_a_terminal_like_ssh_keygen() {
     shown += &p
         .exp_string("Enter passphrase (empty for no passphrase): ")
         .unwrap();
-    p.send_line("one").unwrap();
+    type_secret(&mut p, "one");
     shown += &p.exp_string("Enter same passphrase again: ").unwrap();
-    p.send_line("two").unwrap();
+    type_secret(&mut p, "two");
     shown += &p
         .exp_string("Passphrases do not match.  Try again.")
         .unwrap();
     shown += &p
         .exp_string("Enter passphrase (empty for no passphrase): ")
         .unwrap();
-    p.send_line("tty pass").unwrap();
+    type_secret(&mut p, "tty pass");
     shown += &p.exp_string("Enter same passphrase again: ").unwrap();
-    p.send_line("tty pass").unwrap();
+    type_secret(&mut p, "tty pass");
     shown += &p.exp_string("The key's randomart image is:").unwrap();
     p.exp_eof().unwrap();
     // Echo was on: the file name typed shows; no passphrase does.
@@ -669,4 +669,12 @@ fn prompts_on_a_terminal_like_ssh_keygen() {
         .status
         .success()
     );
+}
+
+/// Types a secret at a prompt a moment after it appears, as a person does: the prompt is
+/// written before echo is turned off, and bytes sent within that instant are echoed by the
+/// terminal itself (seen once in a full run).
+fn type_secret(p: &mut rexpect::session::PtySession, secret: &str) {
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    p.send_line(secret).unwrap();
 }
